@@ -1,0 +1,1010 @@
+/*
+ * The OTA client state machine. See include/cellota/ota_client.h for the
+ * contract and DESIGN.md "The update, end to end" for the steps.
+ *
+ * Shape: ota_client_poll() runs one step of the current state; messages
+ * arrive through on_message(), called by the transport from inside its
+ * poll. on_message() never publishes: it checks and writes chunks, or
+ * records what arrived (an offer, a server error) for the next step.
+ */
+#include "cellota/ota_client.h"
+
+#include <string.h>
+
+#include "cellota/ota_bootreq.h"
+#include "cellota/ota_crc32.h"
+#include "ota_fmt.h"
+#include "ota_tb.h"
+
+/* ota_client_t::flags */
+#define F_OFFER 0x01u      /* an attribute answer was decided; see pend_code */
+#define F_FAIL 0x02u       /* a failure is pending (pend_code, reason) */
+#define F_TRANSIENT 0x04u  /* ... and it may be retried */
+#define F_META_DONE 0x08u  /* the old boot request is gone */
+#define F_REBOOT 0x10u     /* a reboot is scheduled at deadline */
+
+/* ota_req_slot_t::state */
+#define SLOT_FREE 0u
+#define SLOT_SEND 1u
+#define SLOT_WAIT 2u
+
+/* CONNECTING phases */
+#define PH_PROBE 0u
+#define PH_LINK 1u
+
+static const char *const fw_state_names[] = {"DOWNLOADING", "DOWNLOADED", "VERIFIED", "UPDATING",
+                                             "UPDATED"};
+enum { FW_DOWNLOADING, FW_DOWNLOADED, FW_VERIFIED, FW_UPDATING, FW_UPDATED };
+
+/* ------------------------------------------------------------------------ */
+/* Small helpers                                                            */
+/* ------------------------------------------------------------------------ */
+
+static bool due(uint32_t now, uint32_t at)
+{
+    return (int32_t)(now - at) >= 0;
+}
+
+static void log_line(const ota_client_t *c, ota_log_level_t lvl, const char *a, const char *b)
+{
+#if OTA_CFG_LOG
+    char line[OTA_CFG_REASON_MAX + 48u];
+    ota_sb_t sb;
+    if (c->cfg->log.write == NULL) {
+        return;
+    }
+    ota_sb_init(&sb, line, sizeof line);
+    ota_sb_str(&sb, a);
+    ota_sb_str(&sb, b);
+    c->cfg->log.write(c->cfg->log.ctx, lvl, line);
+#else
+    (void)c;
+    (void)lvl;
+    (void)a;
+    (void)b;
+#endif
+}
+
+/* Start a new reason text in c->reason. */
+static ota_sb_t why(ota_client_t *c)
+{
+    ota_sb_t sb;
+    ota_sb_init(&sb, c->reason, sizeof c->reason);
+    return sb;
+}
+
+/* Record a failure for the next step to act on (first one wins). */
+static void pend_fail(ota_client_t *c, ota_code_t code, bool transient)
+{
+    if ((c->flags & F_FAIL) != 0u) {
+        return;
+    }
+    c->flags |= (uint8_t)(F_FAIL | (transient ? F_TRANSIENT : 0u));
+    c->pend_code = code;
+}
+
+/* "<what> at 0x... failed (port -N)" */
+static void port_fail(ota_client_t *c, const char *what, uint32_t addr, int rc)
+{
+    ota_sb_t sb = why(c);
+    ota_sb_str(&sb, what);
+    ota_sb_str(&sb, " at ");
+    ota_sb_hex32(&sb, addr);
+    ota_sb_str(&sb, " failed (port ");
+    ota_sb_i32(&sb, rc);
+    ota_sb_str(&sb, ")");
+    pend_fail(c, OTA_CODE_CHECKSUM, true);
+}
+
+static uint32_t next_rid(ota_client_t *c)
+{
+    c->rid = (c->rid >= 999999999u) ? 1u : c->rid + 1u;
+    return c->rid;
+}
+
+static int publish_text(ota_client_t *c, const char *topic, const ota_sb_t *sb)
+{
+    const ota_transport_t *t = &c->cfg->transport;
+    return t->publish(t->ctx, topic, (const uint8_t *)sb->buf, sb->len, 1u);
+}
+
+/* fw_state telemetry; error != NULL sends FAILED + fw_error. Best effort. */
+static void send_fw_state(ota_client_t *c, unsigned st, const char *error)
+{
+    char msg[OTA_CFG_REASON_MAX * 2u + 48u];
+    ota_sb_t sb;
+    ota_sb_init(&sb, msg, sizeof msg);
+    ota_tb_fw_state(&sb, fw_state_names[st], error);
+    if (!sb.over) {
+        (void)publish_text(c, OTA_TB_TOPIC_TELEMETRY, &sb);
+    }
+}
+
+/* Dragino status message on the data uplink. Best effort. */
+static void send_status(ota_client_t *c, ota_code_t code, const char *detail)
+{
+    const ota_uplink_t *up = &c->cfg->uplink;
+    ota_sb_t sb;
+    if (up->send == NULL) {
+        return;
+    }
+    ota_sb_init(&sb, (char *)c->buf, sizeof c->buf);
+    ota_tb_status_msg(&sb, c->cfg->imei, code, detail);
+    if (!sb.over) {
+        int rc = up->send(up->ctx, sb.buf, sb.len);
+        if (rc != 0) {
+            log_line(c, OTA_LOG_WARN, "status message not sent: ", sb.buf);
+        }
+    }
+}
+
+static void enter(ota_client_t *c, ota_state_t st, uint8_t phase)
+{
+    c->state = st;
+    c->phase = phase;
+    log_line(c, OTA_LOG_DEBUG, "state ", ota_state_str(st));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Finishing an attempt                                                     */
+/* ------------------------------------------------------------------------ */
+
+static void link_close(ota_client_t *c)
+{
+    c->cfg->transport.disconnect(c->cfg->transport.ctx);
+}
+
+/* A final result: report it on the uplink, close the link, go idle. */
+static void finish(ota_client_t *c, ota_code_t code)
+{
+    c->code = code;
+    c->flags = 0;
+    send_status(c, code, code == OTA_CODE_SUCCESS ? "" : c->reason);
+    link_close(c);
+    if (code == OTA_CODE_SUCCESS) {
+        log_line(c, OTA_LOG_INFO, "update staged: ", "OTA code 100");
+        enter(c, OTA_STATE_DONE, 0);
+        if (c->cfg->reboot_delay_ms != 0u && c->cfg->reboot.reboot != NULL) {
+            c->flags = F_REBOOT;
+            c->deadline = c->now + c->cfg->reboot_delay_ms;
+        }
+        return;
+    }
+    log_line(c, OTA_LOG_ERROR, "update failed: ", c->reason);
+    enter(c, OTA_STATE_IDLE, 0);
+}
+
+/* Act on a pending failure: FAILED telemetry, then retry or finish. */
+static void handle_failure(ota_client_t *c)
+{
+    ota_code_t code = c->pend_code;
+    bool transient = (c->flags & F_TRANSIENT) != 0u;
+    const ota_transport_t *t = &c->cfg->transport;
+
+    if (t->state(t->ctx) == OTA_LINK_UP) {
+        if (code == OTA_CODE_SAME_VERSION) {
+            send_fw_state(c, FW_UPDATED, NULL);
+        } else {
+            send_fw_state(c, 0, c->reason);
+        }
+    }
+    c->flags = 0;
+    if (transient && c->attempt <= c->cfg->attempt_retries) {
+        uint32_t shift = (c->attempt > 8u) ? 8u : (uint32_t)c->attempt - 1u;
+        log_line(c, OTA_LOG_WARN, "attempt failed, will retry: ", c->reason);
+        link_close(c);
+        c->code = code;
+        c->deadline = c->now + (c->cfg->backoff_ms << shift);
+        enter(c, OTA_STATE_BACKOFF, 0);
+        return;
+    }
+    finish(c, code);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Message arrival (called from inside the transport's poll)                */
+/* ------------------------------------------------------------------------ */
+
+static ota_req_slot_t *find_slot(ota_client_t *c, uint32_t rid, uint32_t k)
+{
+    for (unsigned i = 0; i < c->cfg->window; i++) {
+        ota_req_slot_t *s = &c->req[i];
+        if (s->state == SLOT_WAIT && s->rid == rid && s->k == k) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+/* Write a checked chunk and read it back. */
+static bool store_chunk(ota_client_t *c, uint32_t off, const uint8_t *data, uint32_t n)
+{
+    const ota_flash_t *f = &c->cfg->flash;
+    uint32_t addr = c->cfg->slot_addr + off;
+    int rc = f->write(f->ctx, addr, data, n);
+    if (rc != 0) {
+        port_fail(c, "flash write", addr, rc);
+        return false;
+    }
+    rc = f->read(f->ctx, addr, c->buf, n);
+    if (rc != 0) {
+        port_fail(c, "flash read-back", addr, rc);
+        return false;
+    }
+    if (memcmp(c->buf, data, n) != 0) {
+        port_fail(c, "flash read-back mismatch", addr, 0);
+        return false;
+    }
+    return true;
+}
+
+static void on_chunk(ota_client_t *c, uint32_t rid, uint32_t k, const uint8_t *p, size_t len)
+{
+    ota_req_slot_t *s = find_slot(c, rid, k);
+    uint32_t off = 0;
+    uint32_t n = 0;
+    ota_status_t st;
+
+    if (s == NULL || (c->flags & F_FAIL) != 0u) {
+        return; /* duplicate, stray, or already failing: ignore */
+    }
+    st = (len == 0u) ? OTA_ERR_NOT_FOUND : ota_pkg_check_chunk(&c->geom, k, p, len, &off, &n);
+    if (st != OTA_OK) {
+        /* Bad answer: ask again under a new rid (an empty answer before the
+         * end is what an expired server cache sends). */
+        s->bad++;
+        s->state = SLOT_SEND;
+        log_line(c, OTA_LOG_WARN, "bad chunk answer: ",
+                 st == OTA_ERR_CHECKSUM ? "record CRC mismatch"
+                 : st == OTA_ERR_NOT_FOUND ? "empty before the end"
+                                          : "wrong length");
+        return;
+    }
+    if (!store_chunk(c, off, p, n)) {
+        return;
+    }
+    s->state = SLOT_FREE;
+    c->received++;
+    c->done_bytes += n;
+}
+
+static void on_server_error(ota_client_t *c, const uint8_t *p, size_t len)
+{
+    ota_sb_t sb = why(c);
+    ota_code_t code = OTA_CODE_TIMEOUT;
+    ota_sb_str(&sb, "server error on v2/fw/error: ");
+    for (size_t i = 0; i < len && i < 32u; i++) {
+        char ch = (p[i] >= 0x20u && p[i] < 0x7Fu) ? (char)p[i] : '?';
+        ota_sb_mem(&sb, &ch, 1u);
+    }
+    if (len == 9u && memcmp(p, "NOT_FOUND", 9u) == 0) {
+        code = OTA_CODE_NO_TITLE;
+    } else if (len == 17u && memcmp(p, "PAYLOAD_TOO_LARGE", 17u) == 0) {
+        code = OTA_CODE_FORMAT;
+    }
+    pend_fail(c, code, code == OTA_CODE_TIMEOUT);
+}
+
+static void on_offer(ota_client_t *c, const uint8_t *p, size_t len)
+{
+    ota_tb_offer_t offer;
+    ota_sb_t sb = why(c);
+    const ota_settings_t *s = c->cfg->settings;
+    ota_code_t code = ota_tb_decide(p, len, s->title, s->version, &offer, &sb);
+
+    memcpy(c->title, offer.title, sizeof c->title);
+    memcpy(c->version, offer.version, sizeof c->version);
+    c->pkg_size = offer.size;
+    c->algo = offer.algo;
+    memcpy(c->checksum, offer.checksum, sizeof c->checksum);
+    c->pend_code = code;
+    c->flags |= F_OFFER;
+}
+
+static void on_message(void *arg, const char *topic, size_t tlen, const uint8_t *p, size_t len)
+{
+    ota_client_t *c = (ota_client_t *)arg;
+    uint32_t a = 0;
+    uint32_t b = 0;
+
+    if (c->state == OTA_STATE_DOWNLOADING &&
+        ota_tb_parse_chunk_topic(topic, tlen, &a, &b) == OTA_OK) {
+        on_chunk(c, a, b, p, len);
+    } else if (c->state == OTA_STATE_NEGOTIATING && (c->flags & F_OFFER) == 0u &&
+               ota_tb_parse_attr_topic(topic, tlen, &a) == OTA_OK && a == c->attr_id) {
+        on_offer(c, p, len);
+    } else if ((c->state == OTA_STATE_NEGOTIATING || c->state == OTA_STATE_DOWNLOADING) &&
+               ota_tb_is_error_topic(topic, tlen)) {
+        on_server_error(c, p, len);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* CONNECTING                                                               */
+/* ------------------------------------------------------------------------ */
+
+static void begin_attempt(ota_client_t *c)
+{
+    c->attempt++;
+    c->flags = 0;
+    c->title[0] = '\0';
+    c->version[0] = '\0';
+    c->done_bytes = 0;
+    c->reason[0] = '\0';
+    c->geom.image_size = 0;
+    enter(c, OTA_STATE_CONNECTING, PH_PROBE);
+}
+
+static void step_connecting(ota_client_t *c)
+{
+    const ota_config_t *cfg = c->cfg;
+    const ota_transport_t *t = &cfg->transport;
+
+    if (c->phase == PH_PROBE) {
+        int rc = cfg->flash.probe(cfg->flash.ctx);
+        if (rc != 0) {
+            ota_sb_t sb = why(c);
+            ota_sb_str(&sb, "external flash not found (probe ");
+            ota_sb_i32(&sb, rc);
+            ota_sb_str(&sb, ")");
+            pend_fail(c, OTA_CODE_NO_HARDWARE, false);
+            return;
+        }
+        ota_mqtt_conn_t conn = {cfg->settings->host, cfg->settings->port,
+                                cfg->settings->client_id, cfg->settings->username,
+                                cfg->settings->password, cfg->keepalive_s};
+        rc = t->connect(t->ctx, &conn, on_message, c);
+        if (rc != 0) {
+            ota_sb_t sb = why(c);
+            ota_sb_str(&sb, "connect to ");
+            ota_sb_str(&sb, conn.host);
+            ota_sb_str(&sb, " refused by transport (port ");
+            ota_sb_i32(&sb, rc);
+            ota_sb_str(&sb, ")");
+            pend_fail(c, OTA_CODE_TIMEOUT, true);
+            return;
+        }
+        log_line(c, OTA_LOG_INFO, "connecting to ", conn.host);
+        c->deadline = c->now + cfg->connect_timeout_ms;
+        c->phase = PH_LINK;
+        return;
+    }
+    ota_link_state_t ls = t->state(t->ctx);
+    if (ls == OTA_LINK_UP) {
+        enter(c, OTA_STATE_NEGOTIATING, 0);
+        c->attr_tries = 0;
+        c->deadline = c->now; /* ask at once */
+        return;
+    }
+    if (ls == OTA_LINK_FAILED || ls == OTA_LINK_DOWN || due(c->now, c->deadline)) {
+        ota_sb_t sb = why(c);
+        ota_sb_str(&sb, ls == OTA_LINK_CONNECTING ? "no connection to " : "connection refused by ");
+        ota_sb_str(&sb, cfg->settings->host);
+        ota_sb_str(&sb, ls == OTA_LINK_CONNECTING ? " in time" : "");
+        pend_fail(c, OTA_CODE_TIMEOUT, true);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* NEGOTIATING                                                              */
+/* ------------------------------------------------------------------------ */
+
+static void ask_attributes(ota_client_t *c)
+{
+    const ota_transport_t *t = &c->cfg->transport;
+    char topic[64];
+    ota_sb_t sb;
+    int rc = 0;
+
+    if (c->attr_tries == 0u) {
+        /* The server answers without subscriptions, but a broker does not. */
+        rc |= t->subscribe(t->ctx, OTA_TB_SUB_ATTR_RSP, 1u);
+        rc |= t->subscribe(t->ctx, OTA_TB_SUB_CHUNKS, 1u);
+        rc |= t->subscribe(t->ctx, OTA_TB_TOPIC_FW_ERROR, 1u);
+        ota_sb_init(&sb, (char *)c->buf, sizeof c->buf);
+        ota_tb_current_fw(&sb, c->cfg->settings->title, c->cfg->settings->version);
+        rc |= publish_text(c, OTA_TB_TOPIC_TELEMETRY, &sb);
+    }
+    c->attr_id = next_rid(c);
+    ota_sb_init(&sb, topic, sizeof topic);
+    ota_sb_str(&sb, OTA_TB_TOPIC_ATTR_REQ);
+    ota_sb_u32(&sb, c->attr_id);
+    rc |= t->publish(t->ctx, topic, (const uint8_t *)OTA_TB_ATTR_KEYS,
+                     sizeof(OTA_TB_ATTR_KEYS) - 1u, 1u);
+    if (rc != 0) {
+        ota_sb_t w = why(c);
+        ota_sb_str(&w, "publish or subscribe refused by transport");
+        pend_fail(c, OTA_CODE_TIMEOUT, true);
+        return;
+    }
+    c->attr_tries++;
+    c->deadline = c->now + c->cfg->answer_timeout_ms;
+    log_line(c, OTA_LOG_INFO, "asked for the firmware attributes", "");
+}
+
+static bool link_lost(ota_client_t *c)
+{
+    const ota_transport_t *t = &c->cfg->transport;
+    if (t->state(t->ctx) == OTA_LINK_UP) {
+        return false;
+    }
+    ota_sb_t sb = why(c);
+    ota_sb_str(&sb, "connection to the OTA server lost");
+    pend_fail(c, OTA_CODE_TIMEOUT, true);
+    return true;
+}
+
+static void start_download(ota_client_t *c);
+
+static void step_negotiating(ota_client_t *c)
+{
+    if ((c->flags & F_OFFER) != 0u) {
+        c->flags &= (uint8_t)~F_OFFER;
+        if (c->pend_code != OTA_CODE_NONE) {
+            pend_fail(c, c->pend_code, false);
+            return;
+        }
+        start_download(c);
+        return;
+    }
+    if (link_lost(c) || !due(c->now, c->deadline)) {
+        return;
+    }
+    if (c->attr_tries > c->cfg->chunk_retries) {
+        ota_sb_t sb = why(c);
+        ota_sb_str(&sb, "no answer to the attribute request after ");
+        ota_sb_u32(&sb, c->attr_tries);
+        ota_sb_str(&sb, " tries");
+        pend_fail(c, OTA_CODE_TIMEOUT, true);
+        return;
+    }
+    ask_attributes(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* DOWNLOADING                                                              */
+/* ------------------------------------------------------------------------ */
+
+static void start_download(ota_client_t *c)
+{
+    const ota_config_t *cfg = c->cfg;
+    ota_sb_t sb = why(c);
+    ota_status_t st =
+        ota_pkg_geometry(cfg->format, c->pkg_size, cfg->raw_chunk_size, &c->geom);
+
+    if (st != OTA_OK) {
+        ota_sb_str(&sb, "fw_size ");
+        ota_sb_u32(&sb, c->pkg_size);
+        ota_sb_str(&sb, " is not a valid package size for this format");
+        pend_fail(c, OTA_CODE_FORMAT, false);
+        return;
+    }
+    if (c->geom.image_size > cfg->slot_size) {
+        ota_sb_str(&sb, "image of ");
+        ota_sb_u32(&sb, c->geom.image_size);
+        ota_sb_str(&sb, " bytes does not fit the ");
+        ota_sb_u32(&sb, cfg->slot_size);
+        ota_sb_str(&sb, "-byte slot");
+        pend_fail(c, OTA_CODE_NO_HARDWARE, false);
+        return;
+    }
+    memset(c->req, 0, sizeof c->req);
+    (void)next_rid(c); /* a new request id for every attempt */
+    c->next_k = 0;
+    c->received = 0;
+    c->done_bytes = 0;
+    c->erased_to = 0;
+    c->flags &= (uint8_t)~F_META_DONE;
+    enter(c, OTA_STATE_DOWNLOADING, 0);
+    log_line(c, OTA_LOG_INFO, "downloading ", c->version);
+    send_fw_state(c, FW_DOWNLOADING, NULL);
+}
+
+/* The old boot request must be gone before the slot changes. */
+static bool clear_meta(ota_client_t *c)
+{
+    const ota_flash_t *f = &c->cfg->flash;
+    int rc = f->read(f->ctx, c->cfg->meta_addr, c->buf, OTA_BOOTREQ_SIZE);
+    if (rc != 0) {
+        port_fail(c, "flash read", c->cfg->meta_addr, rc);
+        return false;
+    }
+    for (unsigned i = 0; i < OTA_BOOTREQ_SIZE; i++) {
+        if (c->buf[i] != 0xFFu) {
+            rc = f->erase(f->ctx, c->cfg->meta_addr);
+            if (rc != 0) {
+                port_fail(c, "flash erase", c->cfg->meta_addr, rc);
+                return false;
+            }
+            break;
+        }
+    }
+    c->flags |= F_META_DONE;
+    return true;
+}
+
+/* Image bytes that chunk k's data ends at. */
+static uint32_t chunk_data_end(const ota_client_t *c, uint32_t k)
+{
+    uint32_t per = (c->geom.format == OTA_PKG_DRAGINO) ? OTA_DRAGINO_DATA : c->geom.chunk_size;
+    uint32_t end = (k + 1u) * per;
+    return (end > c->geom.image_size) ? c->geom.image_size : end;
+}
+
+/* The chunk `ahead` chunks after the next one to ask, capped at the last. */
+static uint32_t last_k(const ota_client_t *c, uint32_t ahead)
+{
+    uint32_t k = c->next_k + ahead;
+    return (k < c->next_k || k >= c->geom.chunks) ? c->geom.chunks - 1u : k;
+}
+
+/* Keep the erased part of the slot one window ahead of the requests, one
+ * sector per poll so that each poll stays short. Returns true if it erased
+ * (or failed to). Only the sectors the image needs are ever erased. */
+static bool erase_ahead(ota_client_t *c)
+{
+    const ota_flash_t *f = &c->cfg->flash;
+    uint32_t addr;
+    int rc;
+
+    if (c->erased_to >= chunk_data_end(c, last_k(c, c->cfg->window))) {
+        return false;
+    }
+    addr = c->cfg->slot_addr + c->erased_to;
+    rc = f->erase(f->ctx, addr);
+    if (rc != 0) {
+        port_fail(c, "flash erase", addr, rc);
+        return true;
+    }
+    c->erased_to += f->sector_size;
+    return true;
+}
+
+static bool send_request(ota_client_t *c, ota_req_slot_t *s)
+{
+    const ota_transport_t *t = &c->cfg->transport;
+    char topic[48];
+    char size[12];
+    ota_sb_t tb;
+    ota_sb_t sb;
+    int rc;
+
+    if (s->tries > c->cfg->chunk_retries) {
+        ota_sb_t w = why(c);
+        ota_sb_str(&w, "chunk ");
+        ota_sb_u32(&w, s->k);
+        if (s->bad != 0u) {
+            ota_sb_str(&w, " failed its check ");
+            ota_sb_u32(&w, s->bad);
+            ota_sb_str(&w, " times");
+            pend_fail(c, OTA_CODE_CHECKSUM, true);
+        } else {
+            ota_sb_str(&w, " not answered after ");
+            ota_sb_u32(&w, s->tries);
+            ota_sb_str(&w, " requests");
+            pend_fail(c, OTA_CODE_TIMEOUT, true);
+        }
+        return false;
+    }
+    /* A new rid for every request after the first: a stall or a bad answer
+     * may come from a stale server-side binding of the old one. */
+    if (s->tries > 0u || s->rid == 0u) {
+        s->rid = (s->tries > 0u) ? next_rid(c) : c->rid;
+    }
+    ota_sb_init(&tb, topic, sizeof topic);
+    ota_tb_chunk_request_topic(&tb, s->rid, s->k);
+    ota_sb_init(&sb, size, sizeof size);
+    ota_sb_u32(&sb, c->geom.chunk_size);
+    rc = t->publish(t->ctx, topic, (const uint8_t *)size, sb.len, 1u);
+    if (rc != 0) {
+        ota_sb_t w = why(c);
+        ota_sb_str(&w, "chunk request refused by transport (port ");
+        ota_sb_i32(&w, rc);
+        ota_sb_str(&w, ")");
+        pend_fail(c, OTA_CODE_TIMEOUT, true);
+        return false;
+    }
+    s->tries++;
+    s->sent_at = c->now;
+    s->state = SLOT_WAIT;
+    return true;
+}
+
+static void step_downloading(ota_client_t *c)
+{
+    const ota_config_t *cfg = c->cfg;
+
+    if (link_lost(c)) {
+        return;
+    }
+    if ((c->flags & F_META_DONE) == 0u) {
+        (void)clear_meta(c);
+        return;
+    }
+    if (c->received == c->geom.chunks) {
+        send_fw_state(c, FW_DOWNLOADED, NULL);
+        c->verify_pos = 0;
+        c->image_crc = 0;
+        c->pkg_crc = 0;
+#if OTA_CFG_SHA256
+        ota_sha256_init(&c->sha);
+#endif
+        enter(c, OTA_STATE_VERIFYING, 0);
+        return;
+    }
+    if (erase_ahead(c) && c->erased_to < chunk_data_end(c, last_k(c, cfg->window - 1u))) {
+        return; /* the first window is not erased yet: keep erasing */
+    }
+    for (unsigned i = 0; i < cfg->window && (c->flags & F_FAIL) == 0u; i++) {
+        ota_req_slot_t *s = &c->req[i];
+        if (s->state == SLOT_WAIT && due(c->now, s->sent_at + cfg->answer_timeout_ms)) {
+            log_line(c, OTA_LOG_WARN, "chunk answer timed out, asking again", "");
+            s->state = SLOT_SEND;
+        }
+        if (s->state == SLOT_FREE && c->next_k < c->geom.chunks &&
+            c->erased_to >= chunk_data_end(c, c->next_k)) {
+            s->k = c->next_k++;
+            s->tries = 0;
+            s->bad = 0;
+            s->rid = c->rid;
+            s->state = SLOT_SEND;
+        }
+        if (s->state == SLOT_SEND) {
+            (void)send_request(c, s);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* VERIFYING and STAGING                                                    */
+/* ------------------------------------------------------------------------ */
+
+static void hash_pkg(ota_client_t *c, const uint8_t *p, size_t n)
+{
+    if (c->algo == OTA_ALGO_CRC32) {
+        c->pkg_crc = ota_crc32(c->pkg_crc, p, n);
+    }
+#if OTA_CFG_SHA256
+    else {
+        ota_sha256_update(&c->sha, p, n);
+    }
+#endif
+}
+
+/* Compare the finished package digest with fw_checksum. */
+static bool digest_matches(ota_client_t *c)
+{
+    uint8_t d[32];
+    size_t n = 4u;
+    d[0] = (uint8_t)c->pkg_crc;
+    d[1] = (uint8_t)(c->pkg_crc >> 8);
+    d[2] = (uint8_t)(c->pkg_crc >> 16);
+    d[3] = (uint8_t)(c->pkg_crc >> 24);
+#if OTA_CFG_SHA256
+    if (c->algo == OTA_ALGO_SHA256) {
+        ota_sha256_final(&c->sha, d);
+        n = 32u;
+    }
+#endif
+    return memcmp(d, c->checksum, n) == 0;
+}
+
+/* Re-read the slot, rebuild the package stream (record CRCs for Dragino),
+ * and hash it; also the raw image CRC for the bootloader. */
+static void step_verifying(ota_client_t *c)
+{
+    const ota_flash_t *f = &c->cfg->flash;
+    uint32_t budget = OTA_CFG_VERIFY_STEP;
+
+    while (budget > 0u && c->verify_pos < c->geom.image_size) {
+        uint32_t n = c->geom.image_size - c->verify_pos;
+        uint32_t addr = c->cfg->slot_addr + c->verify_pos;
+        n = (n > OTA_DRAGINO_DATA) ? OTA_DRAGINO_DATA : n;
+        int rc = f->read(f->ctx, addr, c->buf, n);
+        if (rc != 0) {
+            port_fail(c, "flash read", addr, rc);
+            return;
+        }
+        c->image_crc = ota_crc32(c->image_crc, c->buf, n);
+        hash_pkg(c, c->buf, n);
+        if (c->geom.format == OTA_PKG_DRAGINO) {
+            uint32_t rec = ota_crc32(0, c->buf, n);
+            uint8_t le[4] = {(uint8_t)rec, (uint8_t)(rec >> 8), (uint8_t)(rec >> 16),
+                             (uint8_t)(rec >> 24)};
+            hash_pkg(c, le, sizeof le);
+        }
+        c->verify_pos += n;
+        budget = (budget > n) ? budget - n : 0u;
+    }
+    if (c->verify_pos < c->geom.image_size) {
+        return;
+    }
+    if (!digest_matches(c)) {
+        ota_sb_t sb = why(c);
+        ota_sb_str(&sb, "whole image does not match fw_checksum; not staged");
+        pend_fail(c, OTA_CODE_CHECKSUM, true);
+        return;
+    }
+    log_line(c, OTA_LOG_INFO, "image verified: ", c->version);
+    send_fw_state(c, FW_VERIFIED, NULL);
+    enter(c, OTA_STATE_STAGING, 0);
+}
+
+/* Copy a NUL-terminated string; false if it does not fit. */
+static bool copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap) {
+        return false;
+    }
+    memcpy(dst, src, n + 1u);
+    return true;
+}
+
+static void step_staging(ota_client_t *c)
+{
+    const ota_flash_t *f = &c->cfg->flash;
+    ota_bootreq_t req;
+    ota_bootreq_t back;
+    uint8_t rec[OTA_BOOTREQ_SIZE];
+    int rc;
+
+    memset(&req, 0, sizeof req);
+    req.image_addr = c->cfg->slot_addr;
+    req.image_size = c->geom.image_size;
+    req.image_crc = c->image_crc;
+    if (!copy_str(req.title, sizeof req.title, c->title) ||
+        !copy_str(req.version, sizeof req.version, c->version) ||
+        ota_bootreq_encode(&req, rec) != OTA_OK) {
+        ota_sb_t sb = why(c);
+        ota_sb_str(&sb, "boot request cannot hold this title or version");
+        pend_fail(c, OTA_CODE_FORMAT, false);
+        return;
+    }
+    rc = f->write(f->ctx, c->cfg->meta_addr, rec, sizeof rec);
+    if (rc != 0) {
+        port_fail(c, "boot request write", c->cfg->meta_addr, rc);
+        return;
+    }
+    if (ota_bootreq_read(f, c->cfg->meta_addr, &back) != OTA_OK ||
+        back.image_crc != req.image_crc || back.image_size != req.image_size) {
+        /* Withdraw what we cannot confirm (best effort: the image it would
+         * point at is verified, so a record that survives is still safe). */
+        (void)f->erase(f->ctx, c->cfg->meta_addr);
+        port_fail(c, "boot request read-back", c->cfg->meta_addr, 0);
+        return;
+    }
+    send_fw_state(c, FW_UPDATING, NULL);
+    finish(c, OTA_CODE_SUCCESS);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Public API                                                               */
+/* ------------------------------------------------------------------------ */
+
+void ota_config_defaults(ota_config_t *cfg)
+{
+    if (cfg == NULL) {
+        return;
+    }
+    memset(cfg, 0, sizeof *cfg);
+    cfg->format = OTA_PKG_DRAGINO;
+    cfg->raw_chunk_size = 1024u;
+    cfg->window = 1u;
+    cfg->chunk_retries = 3u;
+    cfg->attempt_retries = 3u;
+    cfg->keepalive_s = 120u;
+    cfg->connect_timeout_ms = 60000u;
+    cfg->answer_timeout_ms = 20000u;
+    cfg->backoff_ms = 10000u;
+}
+
+static bool ports_ok(const ota_config_t *cfg)
+{
+    const ota_transport_t *t = &cfg->transport;
+    const ota_flash_t *f = &cfg->flash;
+    return t->connect != NULL && t->state != NULL && t->subscribe != NULL &&
+           t->publish != NULL && t->disconnect != NULL && t->poll != NULL &&
+           f->probe != NULL && f->read != NULL && f->write != NULL && f->erase != NULL &&
+           cfg->clock.now_ms != NULL && cfg->settings != NULL && cfg->imei != NULL;
+}
+
+static bool in_flash(const ota_flash_t *f, uint32_t addr, uint32_t len)
+{
+    return len != 0u && addr <= f->size && len <= f->size - addr &&
+           (addr & (f->sector_size - 1u)) == 0u && (len & (f->sector_size - 1u)) == 0u;
+}
+
+static bool layout_ok(const ota_config_t *cfg)
+{
+    const ota_flash_t *f = &cfg->flash;
+    uint32_t meta_len;
+    if (f->sector_size == 0u || (f->sector_size & (f->sector_size - 1u)) != 0u ||
+        f->page_size == 0u || f->sector_size < OTA_BOOTREQ_SIZE ||
+        f->sector_size > (UINT32_MAX / 2u)) {
+        return false;
+    }
+    meta_len = 2u * f->sector_size;
+    if (!in_flash(f, cfg->meta_addr, meta_len) || !in_flash(f, cfg->slot_addr, cfg->slot_size)) {
+        return false;
+    }
+    /* No overlap between [meta, meta+len) and [slot, slot+size). */
+    return cfg->meta_addr >= cfg->slot_addr + cfg->slot_size ||
+           cfg->slot_addr >= cfg->meta_addr + meta_len;
+}
+
+static bool tuning_ok(const ota_config_t *cfg)
+{
+    if (cfg->window < 1u || cfg->window > OTA_CFG_MAX_WINDOW || cfg->chunk_retries > 100u ||
+        cfg->attempt_retries > 100u || cfg->answer_timeout_ms == 0u ||
+        cfg->connect_timeout_ms == 0u || cfg->answer_timeout_ms > 0x7FFFFFFFu ||
+        cfg->connect_timeout_ms > 0x7FFFFFFFu || cfg->backoff_ms > 0x00FFFFFFu ||
+        cfg->reboot_delay_ms > 0x7FFFFFFFu) {
+        return false;
+    }
+    if (cfg->format == OTA_PKG_DRAGINO) {
+        return OTA_CFG_CHUNK_BUF_SIZE >= OTA_DRAGINO_RECORD;
+    }
+    return cfg->format == OTA_PKG_RAW && cfg->raw_chunk_size >= 1u &&
+           cfg->raw_chunk_size <= OTA_CFG_CHUNK_BUF_SIZE;
+}
+
+ota_status_t ota_client_init(ota_client_t *c, const ota_config_t *cfg)
+{
+    if (c == NULL || cfg == NULL || !ports_ok(cfg) || !layout_ok(cfg) || !tuning_ok(cfg)) {
+        return OTA_ERR_PARAM;
+    }
+    memset(c, 0, sizeof *c);
+    c->cfg = cfg;
+    c->now = cfg->clock.now_ms(cfg->clock.ctx);
+    /* Request ids only need to differ within one connection; starting from
+     * the clock also keeps them apart across restarts. */
+    c->rid = (c->now % 100000u) + 1u;
+    c->state = OTA_STATE_IDLE;
+    return OTA_OK;
+}
+
+ota_status_t ota_client_start(ota_client_t *c)
+{
+    if (c == NULL || c->cfg == NULL) {
+        return OTA_ERR_PARAM;
+    }
+    if (c->state != OTA_STATE_IDLE && c->state != OTA_STATE_DONE) {
+        return OTA_ERR_STATE;
+    }
+    c->now = c->cfg->clock.now_ms(c->cfg->clock.ctx);
+    c->attempt = 0;
+    c->code = OTA_CODE_NONE;
+    begin_attempt(c);
+    log_line(c, OTA_LOG_INFO, "update started for ", c->cfg->settings->title);
+    return OTA_OK;
+}
+
+ota_status_t ota_client_abort(ota_client_t *c)
+{
+    if (c == NULL || c->cfg == NULL) {
+        return OTA_ERR_PARAM;
+    }
+    if (c->state == OTA_STATE_IDLE || c->state == OTA_STATE_DONE) {
+        return OTA_OK;
+    }
+    ota_sb_t sb = why(c);
+    ota_sb_str(&sb, "aborted by the application");
+    link_close(c);
+    c->code = OTA_CODE_TIMEOUT;
+    c->flags = 0;
+    enter(c, OTA_STATE_IDLE, 0);
+    return OTA_OK;
+}
+
+ota_status_t ota_client_poll(ota_client_t *c, uint32_t now_ms)
+{
+    const ota_transport_t *t;
+    if (c == NULL || c->cfg == NULL) {
+        return OTA_ERR_PARAM;
+    }
+    t = &c->cfg->transport;
+    c->now = now_ms;
+    switch (c->state) {
+    case OTA_STATE_IDLE:
+        return OTA_OK;
+    case OTA_STATE_DONE:
+        if ((c->flags & F_REBOOT) != 0u && due(now_ms, c->deadline)) {
+            c->flags = 0;
+            c->cfg->reboot.reboot(c->cfg->reboot.ctx);
+        }
+        return OTA_OK;
+    case OTA_STATE_BACKOFF:
+        if (due(now_ms, c->deadline)) {
+            begin_attempt(c);
+        }
+        return OTA_OK;
+    default:
+        break;
+    }
+    if (c->state != OTA_STATE_CONNECTING || c->phase != PH_PROBE) {
+        (void)t->poll(t->ctx, now_ms); /* a failure shows in state() */
+    }
+    if ((c->flags & F_FAIL) == 0u) {
+        switch (c->state) {
+        case OTA_STATE_CONNECTING: step_connecting(c); break;
+        case OTA_STATE_NEGOTIATING: step_negotiating(c); break;
+        case OTA_STATE_DOWNLOADING: step_downloading(c); break;
+        case OTA_STATE_VERIFYING: step_verifying(c); break;
+        case OTA_STATE_STAGING: step_staging(c); break;
+        default: break;
+        }
+    }
+    if ((c->flags & F_FAIL) != 0u) {
+        handle_failure(c);
+    }
+    return OTA_OK;
+}
+
+static uint32_t download_deadline(const ota_client_t *c)
+{
+    uint32_t at = c->now + c->cfg->answer_timeout_ms;
+    if (c->received == c->geom.chunks || (c->flags & F_META_DONE) == 0u ||
+        c->erased_to < chunk_data_end(c, last_k(c, c->cfg->window))) {
+        return c->now;
+    }
+    for (unsigned i = 0; i < c->cfg->window; i++) {
+        const ota_req_slot_t *s = &c->req[i];
+        if (s->state == SLOT_SEND || (s->state == SLOT_FREE && c->next_k < c->geom.chunks)) {
+            return c->now;
+        }
+        if (s->state == SLOT_WAIT) {
+            uint32_t t = s->sent_at + c->cfg->answer_timeout_ms;
+            if ((int32_t)(t - at) < 0) {
+                at = t;
+            }
+        }
+    }
+    return at;
+}
+
+bool ota_client_next_deadline(const ota_client_t *c, uint32_t *at)
+{
+    if (c == NULL || at == NULL || c->cfg == NULL) {
+        return false;
+    }
+    if ((c->flags & (F_FAIL | F_OFFER)) != 0u) {
+        *at = c->now;
+        return true;
+    }
+    switch (c->state) {
+    case OTA_STATE_IDLE: return false;
+    case OTA_STATE_DONE:
+        *at = c->deadline;
+        return (c->flags & F_REBOOT) != 0u;
+    case OTA_STATE_CONNECTING: *at = (c->phase == PH_PROBE) ? c->now : c->deadline; return true;
+    case OTA_STATE_DOWNLOADING: *at = download_deadline(c); return true;
+    case OTA_STATE_VERIFYING:
+    case OTA_STATE_STAGING: *at = c->now; return true;
+    default: *at = c->deadline; return true;
+    }
+}
+
+ota_status_t ota_client_info(const ota_client_t *c, ota_client_info_t *info)
+{
+    if (c == NULL || info == NULL) {
+        return OTA_ERR_PARAM;
+    }
+    info->state = c->state;
+    info->attempt = c->attempt;
+    info->done = (c->state == OTA_STATE_VERIFYING) ? c->verify_pos : c->done_bytes;
+    info->total = c->geom.image_size;
+    info->code = c->code;
+    info->reason = c->reason;
+    info->fw_title = c->title;
+    info->fw_version = c->version;
+    return OTA_OK;
+}
+
+const char *ota_state_str(ota_state_t st)
+{
+    static const char *const names[] = {"IDLE",     "CONNECTING", "NEGOTIATING", "DOWNLOADING",
+                                        "VERIFYING", "STAGING",    "BACKOFF",     "DONE"};
+    unsigned i = (unsigned)st;
+    return (i < sizeof names / sizeof names[0]) ? names[i] : "?";
+}
