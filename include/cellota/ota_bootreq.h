@@ -70,8 +70,10 @@ ota_status_t ota_bootreq_encode(const ota_bootreq_t *req, uint8_t out[OTA_BOOTRE
  * @retval OTA_OK            A valid request.
  * @retval OTA_ERR_PARAM     NULL pointer.
  * @retval OTA_ERR_NOT_FOUND Erased (all 0xFF): no request.
- * @retval OTA_ERR_FORMAT    Wrong magic or version, or unterminated strings.
- * @retval OTA_ERR_CHECKSUM  Record CRC mismatch (torn or corrupted write).
+ * @retval OTA_ERR_CHECKSUM  Record CRC mismatch (torn or corrupted write);
+ *                           the CRC is checked first, so most damage shows here.
+ * @retval OTA_ERR_FORMAT    Valid CRC but wrong magic or version, or strings
+ *                           unterminated or with bytes after their NUL.
  */
 ota_status_t ota_bootreq_decode(const uint8_t in[OTA_BOOTREQ_SIZE], ota_bootreq_t *req);
 
@@ -80,7 +82,9 @@ ota_status_t ota_bootreq_decode(const uint8_t in[OTA_BOOTREQ_SIZE], ota_bootreq_
  * @param flash Flash port.
  * @param addr  Record address.
  * @param[out] req Filled on success.
- * @return As ota_bootreq_decode(), or ::OTA_ERR_PORT if the read failed.
+ * @return As ota_bootreq_decode(); ::OTA_ERR_PORT if the read failed;
+ *         ::OTA_ERR_PARAM for a NULL pointer, a missing read function, or a
+ *         record that would run past the end of the flash.
  */
 ota_status_t ota_bootreq_read(const ota_flash_t *flash, uint32_t addr, ota_bootreq_t *req);
 

@@ -85,8 +85,8 @@ ota_status_t ota_pkg_check_chunk(const ota_pkg_geom_t *geom, uint32_t k, const u
 
 /**
  * @brief Package size of a raw image in Dragino format: raw + 4 * ceil(raw/1024).
- * @param image_size Raw bytes (at most 4,177,920,000 so the result fits).
- * @return Package bytes.
+ * @param image_size Raw bytes.
+ * @return Package bytes, or 0 when the result would not fit in 32 bits.
  */
 uint32_t ota_pkg_dragino_size(uint32_t image_size);
 
