@@ -65,14 +65,6 @@ static void log_line(const ota_client_t *c, ota_log_level_t lvl, const char *a, 
 #endif
 }
 
-/* Start a new reason text in c->reason. */
-static ota_sb_t why(ota_client_t *c)
-{
-    ota_sb_t sb;
-    ota_sb_init(&sb, c->reason, sizeof c->reason);
-    return sb;
-}
-
 /* Record a failure for the next step to act on (first one wins). */
 static void pend_fail(ota_client_t *c, ota_code_t code, bool transient)
 {
@@ -83,17 +75,21 @@ static void pend_fail(ota_client_t *c, ota_code_t code, bool transient)
     c->pend_code = code;
 }
 
+/* A failure with its reason, c->reason = fmt filled with s, a, b (see
+ * ota_sb_fmt). The text is always the latest; the code the first. */
+static void fail(ota_client_t *c, ota_code_t code, bool transient, const char *fmt, const char *s,
+                 uint32_t a, uint32_t b)
+{
+    ota_sb_t sb;
+    ota_sb_init(&sb, c->reason, sizeof c->reason);
+    ota_sb_fmt(&sb, fmt, s, a, b);
+    pend_fail(c, code, transient);
+}
+
 /* "<what> at 0x... failed (port -N)" */
 static void port_fail(ota_client_t *c, const char *what, uint32_t addr, int rc)
 {
-    ota_sb_t sb = why(c);
-    ota_sb_str(&sb, what);
-    ota_sb_str(&sb, " at ");
-    ota_sb_hex32(&sb, addr);
-    ota_sb_str(&sb, " failed (port ");
-    ota_sb_i32(&sb, rc);
-    ota_sb_str(&sb, ")");
-    pend_fail(c, OTA_CODE_CHECKSUM, true);
+    fail(c, OTA_CODE_CHECKSUM, true, "%s at %x failed (port %d)", what, addr, (uint32_t)rc);
 }
 
 static uint32_t next_rid(ota_client_t *c)
@@ -133,7 +129,7 @@ static void send_status(ota_client_t *c, ota_code_t code, const char *detail)
     if (!sb.over) {
         int rc = up->send(up->ctx, sb.buf, sb.len);
         if (rc != 0) {
-            log_line(c, OTA_LOG_WARN, "status message not sent: ", sb.buf);
+            log_line(c, OTA_LOG_WARN, "status not sent: ", sb.buf);
         }
     }
 }
@@ -162,7 +158,7 @@ static void finish(ota_client_t *c, ota_code_t code)
     send_status(c, code, code == OTA_CODE_SUCCESS ? "" : c->reason);
     link_close(c);
     if (code == OTA_CODE_SUCCESS) {
-        log_line(c, OTA_LOG_INFO, "update staged: ", "OTA code 100");
+        log_line(c, OTA_LOG_INFO, "update staged, OTA code 100", "");
         enter(c, OTA_STATE_DONE, 0);
         if (c->cfg->reboot_delay_ms != 0u && c->cfg->reboot.reboot != NULL) {
             c->flags = F_REBOOT;
@@ -191,7 +187,7 @@ static void handle_failure(ota_client_t *c)
     c->flags = 0;
     if (transient && c->attempt <= c->cfg->attempt_retries) {
         uint32_t shift = (c->attempt > 8u) ? 8u : (uint32_t)c->attempt - 1u;
-        log_line(c, OTA_LOG_WARN, "attempt failed, will retry: ", c->reason);
+        log_line(c, OTA_LOG_WARN, "will retry: ", c->reason);
         link_close(c);
         c->code = code;
         c->deadline = c->now + (c->cfg->backoff_ms << shift);
@@ -270,8 +266,9 @@ static void on_chunk(ota_client_t *c, uint32_t rid, uint32_t k, const uint8_t *p
 
 static void on_server_error(ota_client_t *c, const uint8_t *p, size_t len)
 {
-    ota_sb_t sb = why(c);
+    ota_sb_t sb;
     ota_code_t code = OTA_CODE_TIMEOUT;
+    ota_sb_init(&sb, c->reason, sizeof c->reason);
     ota_sb_str(&sb, "server error on v2/fw/error: ");
     for (size_t i = 0; i < len && i < 32u; i++) {
         char ch = (p[i] >= 0x20u && p[i] < 0x7Fu) ? (char)p[i] : '?';
@@ -288,9 +285,12 @@ static void on_server_error(ota_client_t *c, const uint8_t *p, size_t len)
 static void on_offer(ota_client_t *c, const uint8_t *p, size_t len)
 {
     ota_tb_offer_t offer;
-    ota_sb_t sb = why(c);
+    ota_sb_t sb;
     const ota_settings_t *s = c->cfg->settings;
-    ota_code_t code = ota_tb_decide(p, len, s->title, s->version, &offer, &sb);
+    ota_code_t code;
+
+    ota_sb_init(&sb, c->reason, sizeof c->reason);
+    code = ota_tb_decide(p, len, s->title, s->version, &offer, &sb);
 
     memcpy(c->title, offer.title, sizeof c->title);
     memcpy(c->version, offer.version, sizeof c->version);
@@ -343,11 +343,8 @@ static void step_connecting(ota_client_t *c)
     if (c->phase == PH_PROBE) {
         int rc = cfg->flash.probe(cfg->flash.ctx);
         if (rc != 0) {
-            ota_sb_t sb = why(c);
-            ota_sb_str(&sb, "external flash not found (probe ");
-            ota_sb_i32(&sb, rc);
-            ota_sb_str(&sb, ")");
-            pend_fail(c, OTA_CODE_NO_HARDWARE, false);
+            fail(c, OTA_CODE_NO_HARDWARE, false, "external flash not found (probe %d)", NULL,
+                 (uint32_t)rc, 0u);
             return;
         }
         ota_mqtt_conn_t conn = {cfg->settings->host, cfg->settings->port,
@@ -355,13 +352,8 @@ static void step_connecting(ota_client_t *c)
                                 cfg->settings->password, cfg->keepalive_s};
         rc = t->connect(t->ctx, &conn, on_message, c);
         if (rc != 0) {
-            ota_sb_t sb = why(c);
-            ota_sb_str(&sb, "connect to ");
-            ota_sb_str(&sb, conn.host);
-            ota_sb_str(&sb, " refused by transport (port ");
-            ota_sb_i32(&sb, rc);
-            ota_sb_str(&sb, ")");
-            pend_fail(c, OTA_CODE_TIMEOUT, true);
+            fail(c, OTA_CODE_TIMEOUT, true, "connect to %s refused by transport (port %d)",
+                 conn.host, (uint32_t)rc, 0u);
             return;
         }
         log_line(c, OTA_LOG_INFO, "connecting to ", conn.host);
@@ -377,11 +369,9 @@ static void step_connecting(ota_client_t *c)
         return;
     }
     if (ls == OTA_LINK_FAILED || ls == OTA_LINK_DOWN || due(c->now, c->deadline)) {
-        ota_sb_t sb = why(c);
-        ota_sb_str(&sb, ls == OTA_LINK_CONNECTING ? "no connection to " : "connection refused by ");
-        ota_sb_str(&sb, cfg->settings->host);
-        ota_sb_str(&sb, ls == OTA_LINK_CONNECTING ? " in time" : "");
-        pend_fail(c, OTA_CODE_TIMEOUT, true);
+        fail(c, OTA_CODE_TIMEOUT, true,
+             ls == OTA_LINK_CONNECTING ? "no connection to %s in time" : "connection refused by %s",
+             cfg->settings->host, 0u, 0u);
     }
 }
 
@@ -412,14 +402,12 @@ static void ask_attributes(ota_client_t *c)
     rc |= t->publish(t->ctx, topic, (const uint8_t *)OTA_TB_ATTR_KEYS,
                      sizeof(OTA_TB_ATTR_KEYS) - 1u, 1u);
     if (rc != 0) {
-        ota_sb_t w = why(c);
-        ota_sb_str(&w, "publish or subscribe refused by transport");
-        pend_fail(c, OTA_CODE_TIMEOUT, true);
+        fail(c, OTA_CODE_TIMEOUT, true, "publish or subscribe refused by transport", NULL, 0u, 0u);
         return;
     }
     c->attr_tries++;
     c->deadline = c->now + c->cfg->answer_timeout_ms;
-    log_line(c, OTA_LOG_INFO, "asked for the firmware attributes", "");
+    log_line(c, OTA_LOG_INFO, "attributes requested", "");
 }
 
 static bool link_lost(ota_client_t *c)
@@ -428,9 +416,7 @@ static bool link_lost(ota_client_t *c)
     if (t->state(t->ctx) == OTA_LINK_UP) {
         return false;
     }
-    ota_sb_t sb = why(c);
-    ota_sb_str(&sb, "connection to the OTA server lost");
-    pend_fail(c, OTA_CODE_TIMEOUT, true);
+    fail(c, OTA_CODE_TIMEOUT, true, "connection to the OTA server lost", NULL, 0u, 0u);
     return true;
 }
 
@@ -451,11 +437,8 @@ static void step_negotiating(ota_client_t *c)
         return;
     }
     if (c->attr_tries > c->cfg->chunk_retries) {
-        ota_sb_t sb = why(c);
-        ota_sb_str(&sb, "no answer to the attribute request after ");
-        ota_sb_u32(&sb, c->attr_tries);
-        ota_sb_str(&sb, " tries");
-        pend_fail(c, OTA_CODE_TIMEOUT, true);
+        fail(c, OTA_CODE_TIMEOUT, true, "no answer to the attribute request after %u tries", NULL,
+             c->attr_tries, 0u);
         return;
     }
     ask_attributes(c);
@@ -468,24 +451,18 @@ static void step_negotiating(ota_client_t *c)
 static void start_download(ota_client_t *c)
 {
     const ota_config_t *cfg = c->cfg;
-    ota_sb_t sb = why(c);
     ota_status_t st =
         ota_pkg_geometry(cfg->format, c->pkg_size, cfg->raw_chunk_size, &c->geom);
 
+    c->reason[0] = '\0';
     if (st != OTA_OK) {
-        ota_sb_str(&sb, "fw_size ");
-        ota_sb_u32(&sb, c->pkg_size);
-        ota_sb_str(&sb, " is not a valid package size for this format");
-        pend_fail(c, OTA_CODE_FORMAT, false);
+        fail(c, OTA_CODE_FORMAT, false, "fw_size %u is not a valid package size for this format",
+             NULL, c->pkg_size, 0u);
         return;
     }
     if (c->geom.image_size > cfg->slot_size) {
-        ota_sb_str(&sb, "image of ");
-        ota_sb_u32(&sb, c->geom.image_size);
-        ota_sb_str(&sb, " bytes does not fit the ");
-        ota_sb_u32(&sb, cfg->slot_size);
-        ota_sb_str(&sb, "-byte slot");
-        pend_fail(c, OTA_CODE_NO_HARDWARE, false);
+        fail(c, OTA_CODE_NO_HARDWARE, false, "image of %u bytes does not fit the %u-byte slot", NULL,
+             c->geom.image_size, cfg->slot_size);
         return;
     }
     memset(c->req, 0, sizeof c->req);
@@ -570,19 +547,12 @@ static bool send_request(ota_client_t *c, ota_req_slot_t *s)
     int rc;
 
     if (s->tries > c->cfg->chunk_retries) {
-        ota_sb_t w = why(c);
-        ota_sb_str(&w, "chunk ");
-        ota_sb_u32(&w, s->k);
         if (s->bad != 0u) {
-            ota_sb_str(&w, " failed its check ");
-            ota_sb_u32(&w, s->bad);
-            ota_sb_str(&w, " times");
-            pend_fail(c, OTA_CODE_CHECKSUM, true);
+            fail(c, OTA_CODE_CHECKSUM, true, "chunk %u failed its check %u times", NULL, s->k,
+                 s->bad);
         } else {
-            ota_sb_str(&w, " not answered after ");
-            ota_sb_u32(&w, s->tries);
-            ota_sb_str(&w, " requests");
-            pend_fail(c, OTA_CODE_TIMEOUT, true);
+            fail(c, OTA_CODE_TIMEOUT, true, "chunk %u not answered after %u requests", NULL, s->k,
+                 s->tries);
         }
         return false;
     }
@@ -597,11 +567,8 @@ static bool send_request(ota_client_t *c, ota_req_slot_t *s)
     ota_sb_u32(&sb, c->geom.chunk_size);
     rc = t->publish(t->ctx, topic, (const uint8_t *)size, sb.len, 1u);
     if (rc != 0) {
-        ota_sb_t w = why(c);
-        ota_sb_str(&w, "chunk request refused by transport (port ");
-        ota_sb_i32(&w, rc);
-        ota_sb_str(&w, ")");
-        pend_fail(c, OTA_CODE_TIMEOUT, true);
+        fail(c, OTA_CODE_TIMEOUT, true, "chunk request refused by transport (port %d)", NULL,
+             (uint32_t)rc, 0u);
         return false;
     }
     s->tries++;
@@ -638,7 +605,7 @@ static void step_downloading(ota_client_t *c)
     for (unsigned i = 0; i < cfg->window && (c->flags & F_FAIL) == 0u; i++) {
         ota_req_slot_t *s = &c->req[i];
         if (s->state == SLOT_WAIT && due(c->now, s->sent_at + cfg->answer_timeout_ms)) {
-            log_line(c, OTA_LOG_WARN, "chunk answer timed out, asking again", "");
+            log_line(c, OTA_LOG_WARN, "chunk timed out, asking again", "");
             s->state = SLOT_SEND;
         }
         if (s->state == SLOT_FREE && c->next_k < c->geom.chunks &&
@@ -720,9 +687,8 @@ static void step_verifying(ota_client_t *c)
         return;
     }
     if (!digest_matches(c)) {
-        ota_sb_t sb = why(c);
-        ota_sb_str(&sb, "whole image does not match fw_checksum; not staged");
-        pend_fail(c, OTA_CODE_CHECKSUM, true);
+        fail(c, OTA_CODE_CHECKSUM, true, "whole image does not match fw_checksum; not staged", NULL,
+             0u, 0u);
         return;
     }
     log_line(c, OTA_LOG_INFO, "image verified: ", c->version);
@@ -756,9 +722,8 @@ static void step_staging(ota_client_t *c)
     if (!copy_str(req.title, sizeof req.title, c->title) ||
         !copy_str(req.version, sizeof req.version, c->version) ||
         ota_bootreq_encode(&req, rec) != OTA_OK) {
-        ota_sb_t sb = why(c);
-        ota_sb_str(&sb, "boot request cannot hold this title or version");
-        pend_fail(c, OTA_CODE_FORMAT, false);
+        fail(c, OTA_CODE_FORMAT, false, "boot request cannot hold this title or version", NULL, 0u,
+             0u);
         return;
     }
     rc = f->write(f->ctx, c->cfg->meta_addr, rec, sizeof rec);
@@ -876,7 +841,7 @@ ota_status_t ota_client_start(ota_client_t *c)
     c->attempt = 0;
     c->code = OTA_CODE_NONE;
     begin_attempt(c);
-    log_line(c, OTA_LOG_INFO, "update started for ", c->cfg->settings->title);
+    log_line(c, OTA_LOG_INFO, "update started: ", c->cfg->settings->title);
     return OTA_OK;
 }
 
@@ -888,7 +853,8 @@ ota_status_t ota_client_abort(ota_client_t *c)
     if (c->state == OTA_STATE_IDLE || c->state == OTA_STATE_DONE) {
         return OTA_OK;
     }
-    ota_sb_t sb = why(c);
+    ota_sb_t sb;
+    ota_sb_init(&sb, c->reason, sizeof c->reason);
     ota_sb_str(&sb, "aborted by the application");
     link_close(c);
     c->code = OTA_CODE_TIMEOUT;

@@ -16,6 +16,20 @@ void ota_sb_init(ota_sb_t *sb, char *buf, size_t cap)
     }
 }
 
+int ota_hex_value(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
 /* Room left for characters, keeping one byte for the NUL. */
 static size_t sb_room(const ota_sb_t *sb)
 {
@@ -58,13 +72,7 @@ void ota_sb_u32(ota_sb_t *sb, uint32_t v)
 
 void ota_sb_i32(ota_sb_t *sb, int32_t v)
 {
-    if (v < 0) {
-        ota_sb_mem(sb, "-", 1u);
-        /* Negate in unsigned arithmetic so INT32_MIN is safe. */
-        ota_sb_u32(sb, 0u - (uint32_t)v);
-        return;
-    }
-    ota_sb_u32(sb, (uint32_t)v);
+    ota_sb_fmt(sb, "%d", NULL, (uint32_t)v, 0u);
 }
 
 void ota_sb_hex32(ota_sb_t *sb, uint32_t v)
@@ -103,5 +111,41 @@ void ota_sb_json_str(ota_sb_t *sb, const char *s)
     }
     if (!sb->over) {
         sb_atomic(sb, "\"", 1u);
+    }
+}
+
+/* One conversion: v read as two's complement for 'd'. */
+static void sb_number(ota_sb_t *sb, char spec, uint32_t v)
+{
+    if (spec == 'x') {
+        ota_sb_hex32(sb, v);
+        return;
+    }
+    if (spec == 'd' && v >= 0x80000000u) {
+        ota_sb_mem(sb, "-", 1u);
+        v = 0u - v; /* negate in unsigned arithmetic: INT32_MIN is safe */
+    }
+    ota_sb_u32(sb, v);
+}
+
+void ota_sb_fmt(ota_sb_t *sb, const char *fmt, const char *s, uint32_t a, uint32_t b)
+{
+    const uint32_t num[2] = {a, b};
+    unsigned used = 0u;
+
+    for (; *fmt != '\0'; fmt++) {
+        char spec = (*fmt == '%') ? fmt[1] : '\0';
+        if (spec == '\0' || strchr("sudx", spec) == NULL) {
+            ota_sb_mem(sb, fmt, 1u); /* plain text, or a '%' that is not a conversion */
+            fmt += (spec == '%') ? 1 : 0;
+            continue;
+        }
+        fmt++;
+        if (spec == 's') {
+            ota_sb_str(sb, s);
+        } else {
+            sb_number(sb, spec, (used < 2u) ? num[used] : 0u);
+            used++;
+        }
     }
 }

@@ -32,5 +32,12 @@ void ota_sb_hex32(ota_sb_t *sb, uint32_t v);
 /* Append a JSON string literal with quotes; ", \ and control bytes are
  * escaped; an escape is never cut in half (sets over instead). */
 void ota_sb_json_str(ota_sb_t *sb, const char *s);
+/* Append a template: "%s" appends s, and each "%u" (decimal), "%d" (signed
+ * decimal) or "%x" (0x + 8 hex digits) takes the next of a, b in turn (a
+ * third number prints 0); "%%" is '%'. One call replaces a run of appends. */
+void ota_sb_fmt(ota_sb_t *sb, const char *fmt, const char *s, uint32_t a, uint32_t b);
+
+/* Value of one hex digit (0-9, a-f, A-F), or -1. */
+int ota_hex_value(char c);
 
 #endif /* CELLOTA_SRC_OTA_FMT_H */

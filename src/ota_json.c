@@ -14,14 +14,17 @@
 #include <string.h>
 
 #include "cellota/ota_config.h"
+#include "ota_fmt.h"
 #include "ota_json.h"
 
 /* A cursor plus the nesting bit stack. */
 typedef struct {
     const char *p;
     const char *end;
-    uint32_t kinds; /* bit d set: level d is an object */
-    uint32_t depth; /* open levels */
+    uint32_t kinds;      /* bit d set: level d is an object */
+    uint32_t depth;      /* open levels */
+    const char *key;     /* escaped text of the last member key scanned */
+    const char *key_end;
 } scan_t;
 
 static bool at_end(const scan_t *s)
@@ -39,20 +42,6 @@ static void skip_ws(scan_t *s)
 static bool is_digit(char c)
 {
     return c >= '0' && c <= '9';
-}
-
-static int hex_value(char c)
-{
-    if (is_digit(c)) {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -94,7 +83,7 @@ static uint32_t read_u_escape(const char *p, const char *end)
         return BAD_CHAR;
     }
     for (i = 2; i < 6; i++) {
-        int h = hex_value(p[i]);
+        int h = ota_hex_value(p[i]);
         if (h < 0) {
             return BAD_CHAR;
         }
@@ -232,7 +221,7 @@ static char top_close(const scan_t *s)
     return top_is_object(s) ? '}' : ']';
 }
 
-/* `"key" :` of an object member; the value follows. */
+/* `"key" :` of an object member (key text kept in s->key); the value follows. */
 static ota_status_t scan_member_head(scan_t *s)
 {
     ota_status_t st;
@@ -241,10 +230,12 @@ static ota_status_t scan_member_head(scan_t *s)
     if (at_end(s) || *s->p != '"') {
         return OTA_ERR_FORMAT;
     }
+    s->key = s->p + 1;
     st = scan_string(s);
     if (st != OTA_OK) {
         return st;
     }
+    s->key_end = s->p - 1;
     skip_ws(s);
     if (at_end(s) || *s->p != ':') {
         return OTA_ERR_FORMAT;
@@ -332,39 +323,39 @@ static ota_status_t scan_value(scan_t *s)
 /* The view of the value scanned from start to end (start has no white space). */
 static void make_view(const char *start, const char *end, ota_json_val_t *v)
 {
+    /* The first byte tells the type; anything else is a number. */
+    static const char first[] = "{[\"tfn";
+    static const uint8_t type[] = {OTA_JSON_OBJECT, OTA_JSON_ARRAY, OTA_JSON_STRING,
+                                   OTA_JSON_TRUE,   OTA_JSON_FALSE, OTA_JSON_NULL};
+    const char *hit = strchr(first, *start); /* *start is never NUL: a value was scanned */
+
     v->p = start;
     v->len = (size_t)(end - start);
-    switch (*start) {
-    case '{':
-        v->type = OTA_JSON_OBJECT;
-        break;
-    case '[':
-        v->type = OTA_JSON_ARRAY;
-        break;
-    case '"':
-        v->type = OTA_JSON_STRING;
+    v->type = (hit != NULL) ? (ota_json_type_t)type[hit - first] : OTA_JSON_NUMBER;
+    if (v->type == OTA_JSON_STRING) {
         v->p = start + 1;
         v->len -= 2u;
-        break;
-    case 't':
-        v->type = OTA_JSON_TRUE;
-        break;
-    case 'f':
-        v->type = OTA_JSON_FALSE;
-        break;
-    case 'n':
-        v->type = OTA_JSON_NULL;
-        break;
-    default:
-        v->type = OTA_JSON_NUMBER;
-        break;
     }
+}
+
+/* Skip white space, then scan one whole value into a view. */
+static ota_status_t scan_view(scan_t *s, ota_json_val_t *v)
+{
+    const char *start;
+    ota_status_t st;
+
+    skip_ws(s);
+    start = s->p;
+    st = scan_value(s);
+    if (st == OTA_OK) {
+        make_view(start, s->p, v);
+    }
+    return st;
 }
 
 ota_status_t ota_json_parse(const char *text, size_t len, ota_json_val_t *root)
 {
-    scan_t s = { NULL, NULL, 0u, 0u };
-    const char *start;
+    scan_t s = { NULL, NULL, 0u, 0u, NULL, NULL };
     ota_status_t st;
 
     if (text == NULL || root == NULL) {
@@ -372,13 +363,10 @@ ota_status_t ota_json_parse(const char *text, size_t len, ota_json_val_t *root)
     }
     s.p = text;
     s.end = text + len;
-    skip_ws(&s);
-    start = s.p;
-    st = scan_value(&s);
+    st = scan_view(&s, root);
     if (st != OTA_OK) {
         return st;
     }
-    make_view(start, s.p, root);
     skip_ws(&s);
     return at_end(&s) ? OTA_OK : OTA_ERR_FORMAT;
 }
@@ -483,55 +471,21 @@ static bool key_equals(const char *p, const char *end, const char *key)
     return *key == '\0';
 }
 
-/* One member `"key" : value` at s->p; fills the key text and the value view. */
-static ota_status_t next_member(scan_t *s, const char **kp, const char **kend, ota_json_val_t *val)
-{
-    const char *start;
-    ota_status_t st;
-
-    if (at_end(s) || *s->p != '"') {
-        return OTA_ERR_FORMAT;
-    }
-    *kp = s->p + 1;
-    st = scan_string(s);
-    if (st != OTA_OK) {
-        return st;
-    }
-    *kend = s->p - 1;
-    skip_ws(s);
-    if (at_end(s) || *s->p != ':') {
-        return OTA_ERR_FORMAT;
-    }
-    s->p++;
-    skip_ws(s);
-    start = s->p;
-    st = scan_value(s);
-    if (st == OTA_OK) {
-        make_view(start, s->p, val);
-    }
-    return st;
-}
-
 /* After a member: a comma (another member follows) or the end of the object. */
 static ota_status_t member_sep(scan_t *s, bool *more)
 {
     skip_ws(s);
-    *more = false;
-    if (at_end(s)) {
-        return OTA_OK;
-    }
-    if (*s->p != ',') {
+    *more = !at_end(s);
+    if (*more && *s->p != ',') {
         return OTA_ERR_FORMAT;
     }
-    s->p++;
-    skip_ws(s);
-    *more = true;
+    s->p += *more ? 1 : 0;
     return OTA_OK;
 }
 
 ota_status_t ota_json_get(const ota_json_val_t *obj, const char *key, ota_json_val_t *out)
 {
-    scan_t s = { NULL, NULL, 0u, 0u };
+    scan_t s = { NULL, NULL, 0u, 0u, NULL, NULL };
     ota_json_val_t found = { NULL, 0u, OTA_JSON_NULL };
     bool have = false;
     bool more;
@@ -545,11 +499,14 @@ ota_status_t ota_json_get(const ota_json_val_t *obj, const char *key, ota_json_v
     skip_ws(&s);
     more = !at_end(&s);
     while (more) {
-        const char *kp = NULL;
-        const char *kend = NULL;
         ota_json_val_t val;
-        ota_status_t st = next_member(&s, &kp, &kend, &val);
+        ota_status_t st = scan_member_head(&s);
+        const char *kp = s.key; /* kept: the value may hold keys of its own */
+        const char *kend = s.key_end;
 
+        if (st == OTA_OK) {
+            st = scan_view(&s, &val);
+        }
         if (st == OTA_OK) {
             st = member_sep(&s, &more);
         }

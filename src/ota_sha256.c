@@ -51,13 +51,19 @@ static void store_be32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
+/* The shape shared by the four sigma functions: ror a ^ ror b ^ last. */
+static uint32_t sig(uint32_t x, unsigned a, unsigned b, uint32_t last)
+{
+    return ror(x, a) ^ ror(x, b) ^ last;
+}
+
 /* Next schedule word W[i] for i >= 16, computed in place in the ring. */
 static uint32_t schedule(uint32_t w[16], unsigned i)
 {
     uint32_t w15 = w[(i + 1u) & 15u];
     uint32_t w2 = w[(i + 14u) & 15u];
-    uint32_t s0 = ror(w15, 7) ^ ror(w15, 18) ^ (w15 >> 3);
-    uint32_t s1 = ror(w2, 17) ^ ror(w2, 19) ^ (w2 >> 10);
+    uint32_t s0 = sig(w15, 7, 18, w15 >> 3);
+    uint32_t s1 = sig(w2, 17, 19, w2 >> 10);
 
     w[i & 15u] += s0 + w[(i + 9u) & 15u] + s1;
     return w[i & 15u];
@@ -84,10 +90,9 @@ static void compress(uint32_t h[8], const uint8_t block[64])
         } else {
             wi = schedule(w, i);
         }
-        t1 = v[7] + (ror(v[4], 6) ^ ror(v[4], 11) ^ ror(v[4], 25)) +
-             ((v[4] & v[5]) ^ (~v[4] & v[6])) + sha_k[i] + wi;
-        t2 = (ror(v[0], 2) ^ ror(v[0], 13) ^ ror(v[0], 22)) +
-             ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
+        t1 = v[7] + sig(v[4], 6, 11, ror(v[4], 25)) + ((v[4] & v[5]) ^ (~v[4] & v[6])) +
+             sha_k[i] + wi;
+        t2 = sig(v[0], 2, 13, ror(v[0], 22)) + ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
 
         for (j = 7u; j > 0u; j--) {
             v[j] = v[j - 1u];
@@ -134,8 +139,12 @@ void ota_sha256_update(ota_sha256_t *s, const void *data, size_t len)
     }
 }
 
+/* Padding: 0x80, zeros up to 56 bytes into a block, then the bit length
+ * (big endian), all fed through ota_sha256_update(). */
 void ota_sha256_final(ota_sha256_t *s, uint8_t out[OTA_SHA256_SIZE])
 {
+    static const uint8_t pad[2] = {0x80u, 0x00u};
+    uint8_t len[8];
     uint64_t bits;
     unsigned i;
 
@@ -143,20 +152,16 @@ void ota_sha256_final(ota_sha256_t *s, uint8_t out[OTA_SHA256_SIZE])
         return;
     }
     bits = s->total << 3;
-    s->block[s->used++] = 0x80u;
-    if (s->used > 56u) {
-        memset(&s->block[s->used], 0, 64u - (size_t)s->used);
-        compress(s->h, s->block);
-        s->used = 0u;
+    store_be32(&len[0], (uint32_t)(bits >> 32));
+    store_be32(&len[4], (uint32_t)bits);
+    ota_sha256_update(s, &pad[0], 1u);
+    while (s->used != 56u) {
+        ota_sha256_update(s, &pad[1], 1u);
     }
-    memset(&s->block[s->used], 0, 56u - (size_t)s->used);
-    store_be32(&s->block[56], (uint32_t)(bits >> 32));
-    store_be32(&s->block[60], (uint32_t)bits);
-    compress(s->h, s->block);
+    ota_sha256_update(s, len, sizeof len); /* completes the last block: used is 0 again */
     for (i = 0u; i < 8u; i++) {
         store_be32(&out[4u * i], s->h[i]);
     }
-    s->used = 0u;
 }
 
 #else

@@ -5,21 +5,7 @@
 
 #include "ota_json.h"
 
-#define PFX_CHUNK_RSP "v2/fw/response/"
-#define MID_CHUNK "/chunk/"
-
-/* Match a literal at t[*pos..]; advance on success. */
-static int match_lit(const char *t, size_t n, size_t *pos, const char *lit)
-{
-    size_t l = strlen(lit);
-    if (n - *pos < l || memcmp(&t[*pos], lit, l) != 0) {
-        return 0;
-    }
-    *pos += l;
-    return 1;
-}
-
-/* Decimal digits at t[*pos..] into a uint32_t; at least one digit. */
+/* Decimal digits at t[*pos..n) into a uint32_t; at least one digit. */
 static ota_status_t parse_dec(const char *t, size_t n, size_t *pos, uint32_t *out)
 {
     uint32_t v = 0;
@@ -40,50 +26,59 @@ static ota_status_t parse_dec(const char *t, size_t n, size_t *pos, uint32_t *ou
     return OTA_OK;
 }
 
-ota_status_t ota_tb_parse_chunk_topic(const char *t, size_t n, uint32_t *rid, uint32_t *k)
+/* Is the topic t[0..n) exactly `pattern`, where each '#' stands for a
+ * decimal number (stored in turn into num[0], num[1])? */
+static ota_status_t match_topic(const char *t, size_t n, const char *pattern, uint32_t num[2])
 {
     size_t pos = 0;
+    unsigned used = 0;
+
+    for (; *pattern != '\0'; pattern++) {
+        if (*pattern == '#') {
+            if (used >= 2u || parse_dec(t, n, &pos, &num[used]) != OTA_OK) {
+                return OTA_ERR_FORMAT;
+            }
+            used++;
+        } else if (pos >= n || t[pos] != *pattern) {
+            return OTA_ERR_FORMAT;
+        } else {
+            pos++;
+        }
+    }
+    return (pos == n) ? OTA_OK : OTA_ERR_FORMAT;
+}
+
+ota_status_t ota_tb_parse_chunk_topic(const char *t, size_t n, uint32_t *rid, uint32_t *k)
+{
+    uint32_t num[2];
     if (t == NULL || rid == NULL || k == NULL) {
         return OTA_ERR_PARAM;
     }
-    if (!match_lit(t, n, &pos, PFX_CHUNK_RSP) || parse_dec(t, n, &pos, rid) != OTA_OK ||
-        !match_lit(t, n, &pos, MID_CHUNK) || parse_dec(t, n, &pos, k) != OTA_OK || pos != n) {
+    if (match_topic(t, n, "v2/fw/response/#/chunk/#", num) != OTA_OK) {
         return OTA_ERR_FORMAT;
     }
+    *rid = num[0];
+    *k = num[1];
     return OTA_OK;
 }
 
 ota_status_t ota_tb_parse_attr_topic(const char *t, size_t n, uint32_t *id)
 {
-    size_t pos = 0;
+    uint32_t num[2];
     if (t == NULL || id == NULL) {
         return OTA_ERR_PARAM;
     }
-    if (!match_lit(t, n, &pos, OTA_TB_TOPIC_ATTR_RSP) || parse_dec(t, n, &pos, id) != OTA_OK ||
-        pos != n) {
+    if (match_topic(t, n, OTA_TB_TOPIC_ATTR_RSP "#", num) != OTA_OK) {
         return OTA_ERR_FORMAT;
     }
+    *id = num[0];
     return OTA_OK;
 }
 
 int ota_tb_is_error_topic(const char *t, size_t n)
 {
-    return t != NULL && n == sizeof(OTA_TB_TOPIC_FW_ERROR) - 1u &&
-           memcmp(t, OTA_TB_TOPIC_FW_ERROR, n) == 0;
-}
-
-static int hex_val(char ch)
-{
-    if (ch >= '0' && ch <= '9') {
-        return ch - '0';
-    }
-    if (ch >= 'a' && ch <= 'f') {
-        return ch - 'a' + 10;
-    }
-    if (ch >= 'A' && ch <= 'F') {
-        return ch - 'A' + 10;
-    }
-    return -1;
+    uint32_t num[2];
+    return t != NULL && match_topic(t, n, OTA_TB_TOPIC_FW_ERROR, num) == OTA_OK;
 }
 
 /* Exactly 2*n hex digits into n bytes, in the order written. */
@@ -93,8 +88,8 @@ static ota_status_t hex_decode(const char *s, size_t slen, uint8_t *out, size_t 
         return OTA_ERR_FORMAT;
     }
     for (size_t i = 0; i < n; i++) {
-        int hi = hex_val(s[2u * i]);
-        int lo = hex_val(s[2u * i + 1u]);
+        int hi = ota_hex_value(s[2u * i]);
+        int lo = ota_hex_value(s[2u * i + 1u]);
         if (hi < 0 || lo < 0) {
             return OTA_ERR_FORMAT;
         }
@@ -117,6 +112,7 @@ static ota_status_t get_str(const ota_json_val_t *obj, const char *key, char *bu
     return ota_json_string(&v, buf, cap, NULL);
 }
 
+/* Append "<key><what>" to why; returns code. */
 static ota_code_t bad(ota_sb_t *why, ota_code_t code, const char *what, const char *key)
 {
     ota_sb_str(why, key);
@@ -124,28 +120,47 @@ static ota_code_t bad(ota_sb_t *why, ota_code_t code, const char *what, const ch
     return code;
 }
 
+/* A non-empty string member into buf. On failure appends "<key> missing",
+ * "<key> empty", "<key> too long" or "<key> is not a valid string" to why
+ * and returns NOT_FOUND (missing or empty), NOSPACE or FORMAT. */
+static ota_status_t get_text(const ota_json_val_t *obj, const char *key, char *buf, size_t cap,
+                             ota_sb_t *why)
+{
+    ota_status_t st = get_str(obj, key, buf, cap);
+    const char *what = " is not a valid string";
+
+    if (st == OTA_OK && buf[0] != '\0') {
+        return OTA_OK;
+    }
+    if (st == OTA_OK || st == OTA_ERR_NOT_FOUND) {
+        what = (st == OTA_OK) ? " empty" : " missing";
+        st = OTA_ERR_NOT_FOUND;
+    } else if (st == OTA_ERR_NOSPACE) {
+        what = " too long";
+    } else {
+        st = OTA_ERR_FORMAT;
+    }
+    (void)bad(why, OTA_CODE_NONE, what, key);
+    return st;
+}
+
 /* The title decides first: no title → 5, another title → 1. */
 static ota_code_t decide_title(const ota_json_val_t *shared, const char *my_title,
                                ota_tb_offer_t *offer, ota_sb_t *why)
 {
-    ota_status_t st = get_str(shared, "fw_title", offer->title, sizeof offer->title);
+    ota_status_t st = get_text(shared, "fw_title", offer->title, sizeof offer->title, why);
     if (st == OTA_ERR_NOT_FOUND) {
-        return bad(why, OTA_CODE_NO_TITLE, " missing: no firmware assigned", "fw_title");
+        return OTA_CODE_NO_TITLE;
     }
     if (st == OTA_ERR_NOSPACE) {
-        return bad(why, OTA_CODE_TITLE_MISMATCH, " longer than this device's titles", "fw_title");
+        return OTA_CODE_TITLE_MISMATCH; /* longer than any title of this device */
     }
     if (st != OTA_OK) {
-        return bad(why, OTA_CODE_FORMAT, " is not a valid string", "fw_title");
-    }
-    if (offer->title[0] == '\0') {
-        return bad(why, OTA_CODE_NO_TITLE, " empty: no firmware assigned", "fw_title");
+        return OTA_CODE_FORMAT;
     }
     if (strcmp(offer->title, my_title) != 0) {
-        ota_sb_str(why, "server title ");
-        ota_sb_str(why, offer->title);
-        ota_sb_str(why, " differs from device title ");
-        ota_sb_str(why, my_title);
+        ota_sb_fmt(why, "server title %s", offer->title, 0u, 0u);
+        ota_sb_fmt(why, " differs from device title %s", my_title, 0u, 0u);
         return OTA_CODE_TITLE_MISMATCH;
     }
     return OTA_CODE_NONE;
@@ -154,17 +169,11 @@ static ota_code_t decide_title(const ota_json_val_t *shared, const char *my_titl
 static ota_code_t decide_version(const ota_json_val_t *shared, const char *my_version,
                                  ota_tb_offer_t *offer, ota_sb_t *why)
 {
-    ota_status_t st = get_str(shared, "fw_version", offer->version, sizeof offer->version);
-    if (st == OTA_ERR_NOSPACE) {
-        return bad(why, OTA_CODE_FORMAT, " longer than 32 bytes", "fw_version");
-    }
-    if (st != OTA_OK || offer->version[0] == '\0') {
-        return bad(why, OTA_CODE_FORMAT, " missing, empty or not a string", "fw_version");
+    if (get_text(shared, "fw_version", offer->version, sizeof offer->version, why) != OTA_OK) {
+        return OTA_CODE_FORMAT;
     }
     if (strcmp(offer->version, my_version) == 0) {
-        ota_sb_str(why, "version ");
-        ota_sb_str(why, my_version);
-        ota_sb_str(why, " is already running");
+        ota_sb_fmt(why, "version %s is already running", my_version, 0u, 0u);
         return OTA_CODE_SAME_VERSION;
     }
     return OTA_CODE_NONE;
@@ -173,24 +182,24 @@ static ota_code_t decide_version(const ota_json_val_t *shared, const char *my_ve
 static ota_code_t decide_size(const ota_json_val_t *shared, ota_tb_offer_t *offer, ota_sb_t *why)
 {
     ota_json_val_t v;
+    const char *what = NULL;
     ota_status_t st = ota_json_get(shared, "fw_size", &v);
+
     if (st != OTA_OK) {
-        return bad(why, OTA_CODE_FORMAT, " missing", "fw_size");
+        what = " missing";
+    } else if (v.type != OTA_JSON_NUMBER) {
+        what = " is not a number";
+    } else {
+        st = ota_json_u32(&v, &offer->size);
+        if (st == OTA_ERR_RANGE) {
+            what = " negative or over 4294967295";
+        } else if (st != OTA_OK) {
+            what = " is not a whole number";
+        } else if (offer->size == 0u) {
+            what = " is 0";
+        }
     }
-    if (v.type != OTA_JSON_NUMBER) {
-        return bad(why, OTA_CODE_FORMAT, " is not a number", "fw_size");
-    }
-    st = ota_json_u32(&v, &offer->size);
-    if (st == OTA_ERR_RANGE) {
-        return bad(why, OTA_CODE_FORMAT, " negative or over 4294967295", "fw_size");
-    }
-    if (st != OTA_OK) {
-        return bad(why, OTA_CODE_FORMAT, " is not a whole number", "fw_size");
-    }
-    if (offer->size == 0u) {
-        return bad(why, OTA_CODE_FORMAT, " is 0", "fw_size");
-    }
-    return OTA_CODE_NONE;
+    return (what != NULL) ? bad(why, OTA_CODE_FORMAT, what, "fw_size") : OTA_CODE_NONE;
 }
 
 static ota_code_t decide_checksum(const ota_json_val_t *shared, ota_tb_offer_t *offer,
@@ -198,9 +207,9 @@ static ota_code_t decide_checksum(const ota_json_val_t *shared, ota_tb_offer_t *
 {
     char text[72];
     size_t n = 0;
-    ota_status_t st = get_str(shared, "fw_checksum_algorithm", text, 16u);
-    if (st != OTA_OK) {
-        return bad(why, OTA_CODE_CHECKSUM, " missing or unreadable", "fw_checksum_algorithm");
+    ota_status_t st;
+    if (get_text(shared, "fw_checksum_algorithm", text, 16u, why) != OTA_OK) {
+        return OTA_CODE_CHECKSUM;
     }
     if (strcmp(text, "CRC32") == 0) {
         offer->algo = OTA_ALGO_CRC32;
@@ -211,14 +220,17 @@ static ota_code_t decide_checksum(const ota_json_val_t *shared, ota_tb_offer_t *
         n = 32u;
 #endif
     } else {
-        ota_sb_str(why, "unsupported checksum algorithm ");
-        ota_sb_str(why, text);
+        ota_sb_fmt(why, "unsupported checksum algorithm %s", text, 0u, 0u);
         return OTA_CODE_CHECKSUM;
     }
-    st = get_str(shared, "fw_checksum", text, sizeof text);
-    if (st != OTA_OK || hex_decode(text, strlen(text), offer->checksum, n) != OTA_OK) {
+    st = get_text(shared, "fw_checksum", text, sizeof text, why);
+    if (st == OTA_OK && hex_decode(text, strlen(text), offer->checksum, n) != OTA_OK) {
+        st = OTA_ERR_FORMAT;
+        (void)bad(why, OTA_CODE_NONE, " malformed", "fw_checksum");
+    }
+    if (st != OTA_OK) {
         offer->algo = OTA_ALGO_NONE;
-        return bad(why, OTA_CODE_CHECKSUM, " missing or malformed", "fw_checksum");
+        return OTA_CODE_CHECKSUM;
     }
     return OTA_CODE_NONE;
 }
@@ -259,10 +271,7 @@ ota_code_t ota_tb_decide(const uint8_t *payload, size_t len, const char *my_titl
 
 void ota_tb_chunk_request_topic(ota_sb_t *sb, uint32_t rid, uint32_t k)
 {
-    ota_sb_str(sb, "v2/fw/request/");
-    ota_sb_u32(sb, rid);
-    ota_sb_str(sb, MID_CHUNK);
-    ota_sb_u32(sb, k);
+    ota_sb_fmt(sb, "v2/fw/request/%u/chunk/%u", NULL, rid, k);
 }
 
 void ota_tb_current_fw(ota_sb_t *sb, const char *title, const char *version)
@@ -287,18 +296,24 @@ void ota_tb_fw_state(ota_sb_t *sb, const char *state, const char *error)
 
 const char *ota_code_str(ota_code_t code)
 {
-    switch (code) {
-    case OTA_CODE_TITLE_MISMATCH: return "firmware title mismatch";
-    case OTA_CODE_NO_HARDWARE: return "hardware not supported";
-    case OTA_CODE_FORMAT: return "command format error";
-    case OTA_CODE_TIMEOUT: return "OTA server connection timeout";
-    case OTA_CODE_NO_TITLE: return "firmware title not found";
-    case OTA_CODE_SAME_VERSION: return "firmware version match, nothing to do";
-    case OTA_CODE_CHECKSUM: return "firmware checksum error";
-    case OTA_CODE_SUCCESS: return "OTA update successful, waiting for reboot";
-    case OTA_CODE_NONE:
-    default: return "";
+    /* Dragino's texts of codes 1..7, then 100. */
+    static const char *const texts[] = {
+        "",
+        "firmware title mismatch",
+        "hardware not supported",
+        "command format error",
+        "OTA server connection timeout",
+        "firmware title not found",
+        "firmware version match, nothing to do",
+        "firmware checksum error",
+        "OTA update successful, waiting for reboot",
+    };
+    unsigned i = (unsigned)code;
+
+    if (i > (unsigned)OTA_CODE_CHECKSUM) {
+        i = (code == OTA_CODE_SUCCESS) ? 8u : 0u;
     }
+    return texts[i];
 }
 
 void ota_tb_status_msg(ota_sb_t *sb, const char *imei, ota_code_t code, const char *detail)
@@ -307,13 +322,9 @@ void ota_tb_status_msg(ota_sb_t *sb, const char *imei, ota_code_t code, const ch
     ota_sb_t t;
 
     ota_sb_init(&t, text, sizeof text);
-    ota_sb_str(&t, "OTA code ");
-    ota_sb_u32(&t, (uint32_t)code);
-    ota_sb_str(&t, ": ");
-    ota_sb_str(&t, ota_code_str(code));
+    ota_sb_fmt(&t, "OTA code %u: %s", ota_code_str(code), (uint32_t)code, 0u);
     if (detail != NULL && detail[0] != '\0') {
-        ota_sb_str(&t, ": ");
-        ota_sb_str(&t, detail);
+        ota_sb_fmt(&t, ": %s", detail, 0u, 0u);
     }
     ota_sb_str(sb, "{\"IMEI\":");
     ota_sb_json_str(sb, imei);
