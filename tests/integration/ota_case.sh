@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+#
+# One end-to-end OTA case: a private mosquitto, cellota-server serving a
+# package made by cellota-pack, and cellota-device updating from it.
+#
+#   ota_case.sh CASE DEVICE SERVER PACK
+#
+# Each case checks the device's exit status, what it staged in its flash file
+# (the staging slot must hold exactly the original raw image after a
+# success, and nothing after a refusal) and the status message it published
+# on cellota/<imei>/status. Set IT_KEEP=1 to keep the temporary files.
+# shellcheck disable=SC2317  # functions are called through it_run
+set -u
+
+if [ $# -ne 4 ]; then
+    echo "usage: $0 CASE DEVICE SERVER PACK" >&2
+    exit 2
+fi
+CASE="$1"
+DEVICE="$2"
+SERVER="$3"
+PACK="$4"
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+TITLE=s31-nb
+OLD=v1.0.0
+NEW=v1.1.0
+IMEI=860000000000101
+DEVICE_TIMEOUT=60
+
+it_init "$CASE"
+
+# make_package SIZE SEED FORMAT: image $IT_TMP/image.bin, package $IT_TMP/package.bin;
+# checks the pack tool's fw_size against the Dragino formula.
+make_package() {
+    local size="$1" seed="$2" format="$3" want
+    it_gen_image "$IT_TMP/image.bin" "$size" "$seed" "cellota test firmware $NEW size $size;" ||
+        it_die "cannot generate the image"
+    "$PACK" --format "$format" --out "$IT_TMP/package.bin" "$IT_TMP/image.bin" >"$IT_TMP/pack.log" 2>&1 ||
+        { it_show "$IT_TMP/pack.log"; it_die "cellota-pack failed"; }
+    want=$size
+    if [ "$format" = dragino ]; then
+        want=$((size + 4 * ((size + 1023) / 1024)))
+    fi
+    grep -qx "fw_size: $want" "$IT_TMP/pack.log" ||
+        { it_show "$IT_TMP/pack.log"; it_die "cellota-pack did not print fw_size: $want"; }
+    [ "$(stat -c %s "$IT_TMP/package.bin")" -eq "$want" ] || it_die "package is not $want bytes"
+}
+
+# start_server ARGS...: cellota-server on the private broker, waits until it is subscribed.
+start_server() {
+    it_spawn server "$SERVER" --host "$IT_HOST" --port "$IT_PORT" "$@"
+    SERVER_PID=$IT_LAST_PID
+    it_wait_for "$IT_TMP/server.log" '^server: ready' 10 "$SERVER_PID" ||
+        { it_show "$IT_TMP/server.log"; it_die "cellota-server did not get ready"; }
+}
+
+serve_package() {
+    start_server --package "$IT_TMP/package.bin" --title "$TITLE" --version "$NEW" "$@"
+}
+
+# run_device NAME ARGS...: run cellota-device in the foreground; exit status in DEVICE_RC.
+run_device() {
+    local name="$1"
+    shift
+    timeout -k 5 "$DEVICE_TIMEOUT" "$DEVICE" --host "$IT_HOST" --port "${DEVICE_PORT:-$IT_PORT}" \
+        --title "$TITLE" --version "$OLD" --flash "$IT_TMP/$name-flash.bin" \
+        --settings "$IT_TMP/$name-settings.bin" --connect-timeout-ms 5000 --answer-timeout-ms 5000 \
+        --backoff-ms 200 "$@" >"$IT_TMP/$name.log" 2>&1
+    DEVICE_RC=$?
+}
+
+expect_rc() {
+    local name="$1" want="$2"
+    if [ "$DEVICE_RC" -ne "$want" ]; then
+        it_fail "cellota-device ($name) exited with $DEVICE_RC, expected $want"
+        it_show "$IT_TMP/$name.log" 40
+        it_show "$IT_TMP/server.log" 15
+        return 1
+    fi
+    it_log "device $name exited with $DEVICE_RC as expected"
+}
+
+# expect_status IMEI CODE [TEXT]: the status message of IMEI carries "OTA code CODE:" (and TEXT).
+expect_status() {
+    local imei="$1" code="$2" text="${3:-}"
+    if ! it_status_wait 10 "^cellota/$imei/status "; then
+        it_fail "no status message on cellota/$imei/status"
+        return 1
+    fi
+    case "$IT_STATUS" in
+    *"\"IMEI\":\"$imei\""*"\"Message\":\"OTA code $code: "*"$text"*)
+        it_log "status message: $IT_STATUS"
+        ;;
+    *)
+        it_fail "status message is not for code $code${text:+ ($text)}: $IT_STATUS"
+        return 1
+        ;;
+    esac
+}
+
+# The staging slot still erased (nothing was written), if the flash file exists.
+expect_slot_blank() {
+    local flash="$1" off
+    off="$(it_staging_offset)"
+    [ -f "$flash" ] || return 0
+    if ! cmp -s -n 4096 -i "$off:0" "$flash" <(head -c 4096 /dev/zero | tr '\0' '\377'); then
+        it_fail "the staging slot of $flash was written although the update was refused"
+    fi
+}
+
+expect_server_log() {
+    if ! grep -Eq -- "$1" "$IT_TMP/server.log"; then
+        it_fail "the server log has no line matching '$1'"
+        it_show "$IT_TMP/server.log" 15
+    fi
+}
+
+# success SIZE SEED FORMAT SERVER-ARGS -- DEVICE-ARGS: a full update that must succeed.
+success() {
+    local size="$1" seed="$2" format="$3" sargs=() dargs=()
+    shift 3
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do sargs+=("$1"); shift; done
+    [ $# -gt 0 ] && shift
+    dargs=("$@")
+    make_package "$size" "$seed" "$format"
+    it_start_broker
+    serve_package "${sargs[@]}"
+    it_status_start
+    run_device dev --imei "$IMEI" --token "tok$seed" --format "$format" "${dargs[@]}"
+    expect_rc dev 0 || return 1
+    it_check_staged "$IT_TMP/dev-flash.bin" "$IT_TMP/image.bin" &&
+        it_log "staging slot holds the $size-byte image"
+    expect_status "$IMEI" 100 "OTA update successful"
+    grep -q "result code 100" "$IT_TMP/dev.log" || it_fail "the device did not print result code 100"
+}
+
+# refused CODE SERVER-ARGS -- DEVICE-ARGS: an update that must end with CODE.
+refused() {
+    local code="$1" sargs=() dargs=()
+    shift
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do sargs+=("$1"); shift; done
+    [ $# -gt 0 ] && shift
+    dargs=("$@")
+    make_package 30000 11 dragino
+    it_start_broker
+    if [ "${sargs[0]:-}" != none ]; then
+        start_server "${sargs[@]}"
+    fi
+    it_status_start
+    run_device dev --imei "$IMEI" --token tok "${dargs[@]}"
+    expect_rc dev "$code" || return 1
+    expect_status "$IMEI" "$code"
+}
+
+case_two_devices() {
+    local a b pa pb
+    make_package 36000 21 dragino
+    it_start_broker
+    serve_package
+    it_status_start
+    run_device_bg() {
+        local name="$1"
+        shift
+        it_spawn "$name" timeout -k 5 "$DEVICE_TIMEOUT" "$DEVICE" --host "$IT_HOST" --port "$IT_PORT" \
+            --title "$TITLE" --version "$OLD" --flash "$IT_TMP/$name-flash.bin" \
+            --settings "$IT_TMP/$name-settings.bin" --answer-timeout-ms 5000 --backoff-ms 200 \
+            --namespace "$@"
+    }
+    run_device_bg devA --token tokenA --imei 860000000000201 --window 2
+    pa=$IT_LAST_PID
+    run_device_bg devB --token tokenB --imei 860000000000202 --window 3
+    pb=$IT_LAST_PID
+    wait "$pa"
+    a=$?
+    wait "$pb"
+    b=$?
+    DEVICE_RC=$a
+    expect_rc devA 0
+    DEVICE_RC=$b
+    expect_rc devB 0
+    it_check_staged "$IT_TMP/devA-flash.bin" "$IT_TMP/image.bin" && it_log "device A staged the image"
+    it_check_staged "$IT_TMP/devB-flash.bin" "$IT_TMP/image.bin" && it_log "device B staged the image"
+    expect_status 860000000000201 100 "OTA update successful"
+    expect_status 860000000000202 100 "OTA update successful"
+    expect_server_log '^server: device tb/tokenA: chunk '
+    expect_server_log '^server: device tb/tokenB: chunk '
+    if grep -q '^server: device me: ' "$IT_TMP/server.log"; then
+        it_fail "a namespaced device used the bare topics"
+    fi
+}
+
+run_case() {
+case "$CASE" in
+dragino_w1) success 40000 1 dragino -- --window 1 ;;
+dragino_w4) success 49152 2 dragino --latency-ms 20 -- --window 4 ;; # exact multiple of 1024
+dragino_odd) success 2000 3 dragino -- --window 1 ;;            # one full and one short record
+raw512_w1) success 20000 4 raw -- --chunk 512 --window 1 ;;
+raw512_w4) success 61440 5 raw -- --chunk 512 --window 4 ;;     # exact multiple of 512
+sha256) success 33333 6 dragino --algo SHA256 -- --window 2 ;;
+raw_sha256) success 25000 7 raw --algo SHA256 -- --chunk 1000 --window 3 ;;
+corrupt_once)
+    # one bad record is asked again and the update still succeeds
+    success 30000 8 dragino --corrupt-once 5 -- --window 2
+    expect_server_log 'chunk 5/.*one byte flipped on purpose'
+    ;;
+drop_chunk)
+    # one answer never comes: the chunk is asked again after the answer timeout
+    success 30000 9 dragino --drop-chunk 7 -- --window 1 --answer-timeout-ms 1000
+    expect_server_log 'chunk 7/.*dropped on purpose'
+    ;;
+code1_title)
+    refused 1 --package "$IT_TMP/package.bin" --title other-title --version "$NEW" -- --retries 0
+    expect_slot_blank "$IT_TMP/dev-flash.bin"
+    ;;
+code2_no_flash)
+    refused 2 none -- --no-flash --retries 0
+    ;;
+code4_no_server)
+    # the broker runs but no OTA server answers
+    refused 4 none -- --answer-timeout-ms 1000 --retries 0
+    expect_slot_blank "$IT_TMP/dev-flash.bin"
+    ;;
+code4_no_broker)
+    # nothing listens at all: the device gives up after its connect timeout
+    DEVICE_PORT="$(it_free_port)"
+    SECONDS=0
+    run_device dev --imei "$IMEI" --token tok --connect-timeout-ms 1000 --answer-timeout-ms 1000 \
+        --retries 0
+    expect_rc dev 4
+    [ "$SECONDS" -le 20 ] || it_fail "the device took $SECONDS s to give up"
+    ;;
+code5_no_firmware)
+    refused 5 --no-firmware -- --retries 0
+    expect_slot_blank "$IT_TMP/dev-flash.bin"
+    ;;
+code6_same_version)
+    refused 6 --package "$IT_TMP/package.bin" --title "$TITLE" --version "$OLD" -- --retries 0
+    expect_slot_blank "$IT_TMP/dev-flash.bin"
+    ;;
+code7_corrupt_chunk)
+    refused 7 --package "$IT_TMP/package.bin" --title "$TITLE" --version "$NEW" --corrupt-chunk 4 -- \
+        --retries 0
+    expect_server_log 'chunk 4/.*one byte flipped on purpose'
+    ;;
+code7_bad_checksum)
+    # every record is fine but fw_checksum is wrong: the whole-image check fails
+    refused 7 --package "$IT_TMP/package.bin" --title "$TITLE" --version "$NEW" \
+        --checksum-override 00000000 -- --retries 0
+    ;;
+two_devices) case_two_devices ;;
+*)
+    it_die "unknown case $CASE"
+    ;;
+esac
+}
+
+it_run run_case
+# The server must stop cleanly (exit 0: no crash, no sanitizer report).
+if [ -n "${SERVER_PID:-}" ]; then
+    it_stop_checked "$SERVER_PID" server
+fi
+it_finish
