@@ -204,7 +204,7 @@ static void handle_failure(ota_client_t *c)
 static ota_req_slot_t *find_slot(ota_client_t *c, uint32_t rid, uint32_t k)
 {
     for (unsigned i = 0; i < c->cfg->window; i++) {
-        ota_req_slot_t *s = &c->req[i];
+        ota_req_slot_t *s = &c->u.req[i];
         if (s->state == SLOT_WAIT && s->rid == rid && s->k == k) {
             return s;
         }
@@ -465,7 +465,7 @@ static void start_download(ota_client_t *c)
              c->geom.image_size, cfg->slot_size);
         return;
     }
-    memset(c->req, 0, sizeof c->req);
+    memset(c->u.req, 0, sizeof c->u.req);
     (void)next_rid(c); /* a new request id for every attempt */
     c->next_k = 0;
     c->received = 0;
@@ -594,7 +594,7 @@ static void step_downloading(ota_client_t *c)
         c->image_crc = 0;
         c->pkg_crc = 0;
 #if OTA_CFG_SHA256
-        ota_sha256_init(&c->sha);
+        ota_sha256_init(&c->u.sha);
 #endif
         enter(c, OTA_STATE_VERIFYING, 0);
         return;
@@ -603,7 +603,7 @@ static void step_downloading(ota_client_t *c)
         return; /* the first window is not erased yet: keep erasing */
     }
     for (unsigned i = 0; i < cfg->window && (c->flags & F_FAIL) == 0u; i++) {
-        ota_req_slot_t *s = &c->req[i];
+        ota_req_slot_t *s = &c->u.req[i];
         if (s->state == SLOT_WAIT && due(c->now, s->sent_at + cfg->answer_timeout_ms)) {
             log_line(c, OTA_LOG_WARN, "chunk timed out, asking again", "");
             s->state = SLOT_SEND;
@@ -633,7 +633,7 @@ static void hash_pkg(ota_client_t *c, const uint8_t *p, size_t n)
     }
 #if OTA_CFG_SHA256
     else {
-        ota_sha256_update(&c->sha, p, n);
+        ota_sha256_update(&c->u.sha, p, n);
     }
 #endif
 }
@@ -649,7 +649,7 @@ static bool digest_matches(ota_client_t *c)
     d[3] = (uint8_t)(c->pkg_crc >> 24);
 #if OTA_CFG_SHA256
     if (c->algo == OTA_ALGO_SHA256) {
-        ota_sha256_final(&c->sha, d);
+        ota_sha256_final(&c->u.sha, d);
         n = 32u;
     }
 #endif
@@ -915,7 +915,7 @@ static uint32_t download_deadline(const ota_client_t *c)
         return c->now;
     }
     for (unsigned i = 0; i < c->cfg->window; i++) {
-        const ota_req_slot_t *s = &c->req[i];
+        const ota_req_slot_t *s = &c->u.req[i];
         if (s->state == SLOT_SEND || (s->state == SLOT_FREE && c->next_k < c->geom.chunks)) {
             return c->now;
         }

@@ -58,7 +58,7 @@ typedef enum {
 
 /** @brief Where the client is. */
 typedef enum {
-    OTA_STATE_IDLE = 0,     /**< Nothing to do; see ota_client_result(). */
+    OTA_STATE_IDLE = 0,     /**< Nothing to do; see ota_client_info() for the last result. */
     OTA_STATE_CONNECTING,   /**< Probing flash and opening MQTT. */
     OTA_STATE_NEGOTIATING,  /**< Announcing the version and waiting for the shared attributes. */
     OTA_STATE_DOWNLOADING,  /**< Erasing, requesting, checking and writing chunks. */
@@ -149,10 +149,12 @@ typedef struct {
     uint8_t checksum[32];
     char title[OTA_CFG_TITLE_MAX + 1];
     char version[OTA_CFG_VERSION_MAX + 1];
-    ota_req_slot_t req[OTA_CFG_MAX_WINDOW];
+    union {
+        ota_req_slot_t req[OTA_CFG_MAX_WINDOW]; /* while DOWNLOADING */
 #if OTA_CFG_SHA256
-    ota_sha256_t sha;
+        ota_sha256_t sha; /* while VERIFYING */
 #endif
+    } u;
     char reason[OTA_CFG_REASON_MAX + 1];
     uint8_t buf[OTA_CFG_CHUNK_BUF_SIZE];
     /** @endcond */
@@ -186,7 +188,8 @@ ota_status_t ota_client_start(ota_client_t *c);
 
 /**
  * @brief Stop a running update now: disconnect, keep the old firmware.
- *        The result becomes code 4 with reason "aborted".
+ *        The result becomes code 4 with reason "aborted by the application";
+ *        no status message is sent.
  * @param c Client.
  * @retval OTA_OK        Stopped (or was idle).
  * @retval OTA_ERR_PARAM NULL pointer.
@@ -208,8 +211,10 @@ ota_status_t ota_client_poll(ota_client_t *c, uint32_t now_ms);
  * @brief When ota_client_poll() must next be called, at the latest.
  * @param c       Client.
  * @param[out] at Deadline (clock value); it may already have passed.
- * @return true if there is a deadline; false when idle or done (only an
- *         outside event — a command, a downlink — will need the client).
+ * @return true if there is a deadline; false when idle, or done with no
+ *         reboot scheduled (only an outside event — a command, a downlink —
+ *         will need the client). Done with ota_config_t::reboot_delay_ms set:
+ *         true, with the time of the reboot.
  *         While a transfer runs the transport may also need polling when
  *         data arrives (a UART or socket event).
  */

@@ -81,7 +81,11 @@ typedef struct {
      * @return 0 if queued or sent, negative raw error otherwise.
      */
     int (*publish)(void *ctx, const char *topic, const uint8_t *payload, size_t len, uint8_t qos);
-    /** @brief Close the connection (state becomes DOWN). Never fails. */
+    /**
+     * @brief Close the connection (state becomes DOWN). Never fails. Messages
+     *        already accepted by publish are sent first, within a bounded time
+     *        (the client reports its final fw_state right before closing).
+     */
     void (*disconnect)(void *ctx);
     /**
      * @brief Do pending I/O without blocking; deliver arrived messages through the callback.

@@ -96,6 +96,13 @@ static void on_disconnect(struct mosquitto *m, void *obj, int rc)
     }
 }
 
+static void on_publish(struct mosquitto *m, void *obj, int mid)
+{
+    (void)m;
+    (void)mid;
+    ((cellota_mqtt_t *)obj)->completed++;
+}
+
 static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
 {
     (void)m;
@@ -131,6 +138,7 @@ static int mqtt_setup(cellota_mqtt_t *t, const ota_mqtt_conn_t *conn)
     mosquitto_connect_callback_set(t->mosq, on_connect);
     mosquitto_disconnect_callback_set(t->mosq, on_disconnect);
     mosquitto_message_callback_set(t->mosq, on_message);
+    mosquitto_publish_callback_set(t->mosq, on_publish);
     if (str_empty(conn->username) && str_empty(conn->password)) {
         return 0;
     }
@@ -161,6 +169,7 @@ static int mqtt_connect(void *ctx, const ota_mqtt_conn_t *conn, ota_msg_cb_t on_
     t->state = OTA_LINK_FAILED;
     t->connack_rc = -1;
     t->disconnect_rc = 0;
+    t->completed = t->published; /* nothing of an old connection is waited for */
     int rc = mqtt_setup(t, conn);
     if (rc != 0) {
         mqtt_destroy(t);
@@ -239,10 +248,19 @@ static void mqtt_disconnect(void *ctx)
     if (t == NULL) {
         return;
     }
-    t->state = OTA_LINK_DOWN;
     if (t->mosq != NULL) {
+        /* Deliver what was already published (the fw_state telemetry right
+         * before the close, for example; libmosquitto may still hold QoS 1
+         * messages beyond its in-flight window) before closing: at most 1 s. */
+        uint32_t start = cellota_posix_now_ms();
+        while (t->state == OTA_LINK_UP && t->completed != t->published &&
+               cellota_posix_now_ms() - start < 1000u) {
+            (void)mosquitto_loop(t->mosq, 20, 1);
+        }
         (void)mosquitto_disconnect(t->mosq);
+        (void)mosquitto_loop(t->mosq, 0, 1);
     }
+    t->state = OTA_LINK_DOWN;
 }
 
 static int mqtt_poll(void *ctx, uint32_t now_ms)

@@ -135,6 +135,13 @@ success() {
         it_log "staging slot holds the $size-byte image"
     expect_status "$IMEI" 100 "OTA update successful"
     grep -q "result code 100" "$IT_TMP/dev.log" || it_fail "the device did not print result code 100"
+    # Every fw_state of a good update reached the server, the last one too
+    # (it is published right before the device closes its connection).
+    local st
+    for st in DOWNLOADING DOWNLOADED VERIFIED UPDATING; do
+        it_wait_for "$IT_TMP/server.log" "reports fw_state $st\$" 5 ||
+            it_fail "the server never got fw_state $st"
+    done
 }
 
 # refused CODE SERVER-ARGS -- DEVICE-ARGS: an update that must end with CODE.

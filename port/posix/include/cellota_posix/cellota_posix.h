@@ -386,6 +386,7 @@ typedef struct {
     uint32_t received;      /**< Read-only: messages delivered to the callback. */
     uint32_t dropped;       /**< Read-only: messages dropped (outside the namespace, topic too long). */
     uint32_t published;     /**< Read-only: messages handed to libmosquitto. */
+    uint32_t completed;     /**< Read-only: of those, sent (QoS 0) or acknowledged (QoS 1). */
 } cellota_mqtt_t;
 
 /**
