@@ -6,11 +6,16 @@
 # Cross-builds the core library only (CELLOTA_BUILD_POSIX=OFF,
 # CELLOTA_BUILD_TESTS=OFF) with cmake/arm-none-eabi.cmake at -Os with
 # -ffunction-sections -fdata-sections, prints text/data/bss per object file
-# and the total, and checks the flash budget of the core:
-#     text + data <= CELLOTA_FLASH_BUDGET bytes (default 6144)  -> PASS/FAIL
+# and the total, and checks the flash of the core against two numbers:
+#   - the product target, 6144 bytes (CELLOTA_FLASH_TARGET): printed as met or
+#     NOT MET; the core is not there yet (see README, "Size"), so it does not
+#     fail the run;
+#   - the regression ceiling (CELLOTA_FLASH_BUDGET, default 14336): the size
+#     the core has today, rounded up; growing past it fails the script, so a
+#     change that adds flash has to raise it on purpose.
 # It also prints the RAM of one client context, sizeof(ota_client_t) on the
-# target, against its budget (CELLOTA_RAM_BUDGET, default 1536); that line is
-# informative and does not fail the script.
+# target, against its budget (CELLOTA_RAM_BUDGET, default 1536, chunk buffer
+# included); over budget fails the script.
 #
 # The figures are those of the library archive: every function of the core,
 # before the firmware's final link drops what it does not call
@@ -22,7 +27,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd -P)"
 OUT="${1:-$ROOT/build-arm}"
 JOBS="${CELLOTA_JOBS:-2}"
-FLASH_BUDGET="${CELLOTA_FLASH_BUDGET:-6144}"
+FLASH_BUDGET="${CELLOTA_FLASH_BUDGET:-14336}"
+FLASH_TARGET="${CELLOTA_FLASH_TARGET:-6144}"
 RAM_BUDGET="${CELLOTA_RAM_BUDGET:-1536}"
 PREFIX=arm-none-eabi-
 CPU_FLAGS=(-mcpu=cortex-m0plus -mthumb -mfloat-abi=soft)
@@ -58,7 +64,7 @@ fi
 # 2. Per-object table (Berkeley format of arm-none-eabi-size on the archive).
 echo
 echo "cellota core on Cortex-M0+ (${CPU_FLAGS[*]} ${OPT_FLAGS[*]}), $(${PREFIX}gcc -dumpfullversion)"
-"${PREFIX}size" -B "$LIB" | awk -v budget="$FLASH_BUDGET" '
+"${PREFIX}size" -B "$LIB" | awk -v budget="$FLASH_BUDGET" -v target="$FLASH_TARGET" '
     NR == 1 { next }                                  # header line
     {
         obj = $6; sub(/ \(ex .*$/, "", obj)           # "ota_crc32.c.obj (ex libcellota.a)" -> object
@@ -76,7 +82,9 @@ echo "cellota core on Cortex-M0+ (${CPU_FLAGS[*]} ${OPT_FLAGS[*]}), $(${PREFIX}g
         printf "%-26s  %8d  %8d  %8d  %10d\n", "TOTAL", tt, td, tb, tt + td
         print ""
         verdict = (tt + td <= budget) ? "PASS" : "FAIL"
-        printf "core flash (text+data): %d bytes; budget %d: %s\n", tt + td, budget, verdict
+        printf "core flash (text+data): %d bytes; product target %d: %s\n", tt + td, target,
+               (tt + td <= target) ? "met" : sprintf("NOT MET (%d bytes over)", tt + td - target)
+        printf "core flash (text+data): %d bytes; regression ceiling %d: %s\n", tt + td, budget, verdict
         exit verdict == "PASS" ? 0 : 1
     }' && flash_ok=1 || flash_ok=0
 
@@ -105,7 +113,8 @@ settings=$(sym_size cellota_size_settings)
 if [ "$client" -le "$RAM_BUDGET" ]; then
     ram_note="within budget"
 else
-    ram_note="OVER budget by $((client - RAM_BUDGET)) bytes (informative, not enforced)"
+    ram_note="OVER budget by $((client - RAM_BUDGET)) bytes"
+    flash_ok=0
 fi
 echo "client context RAM: $client bytes; budget $RAM_BUDGET ($ram_note)"
 echo "also on the target: sizeof(ota_config_t) = $config bytes, sizeof(ota_settings_t) = $settings bytes"
@@ -114,5 +123,5 @@ if [ "$flash_ok" -eq 1 ]; then
     echo "size report: PASS"
     exit 0
 fi
-echo "size report: FAIL (core text+data over $FLASH_BUDGET bytes)"
+echo "size report: FAIL (core text+data over the $FLASH_BUDGET-byte ceiling, or client RAM over $RAM_BUDGET bytes)"
 exit 1
