@@ -173,6 +173,47 @@ typedef struct {
     void (*write)(void *ctx, ota_log_level_t level, const char *line);
 } ota_log_t;
 
+/* ------------------------------------------------------------------------ */
+/* Modem                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/** @brief Network registration as the modem reports it (3GPP +CEREG stat). */
+typedef enum {
+    OTA_NET_UNKNOWN = 0,    /**< Not asked yet, or the modem did not answer. */
+    OTA_NET_SEARCHING = 1,  /**< Not registered, searching (stat 0 or 2). */
+    OTA_NET_REGISTERED = 2, /**< Registered, home or roaming (stat 1 or 5). */
+    OTA_NET_DENIED = 3      /**< Registration denied (stat 3). */
+} ota_net_state_t;
+
+/**
+ * @brief The cellular modem, as the application sees it: power, network,
+ *        identity, sleep. The client itself does not need it (its transport
+ *        brings the network up); the application uses it for the IMEI in
+ *        status messages and to sleep between updates. All functions required
+ *        when the struct is used. None blocks: they start an action or return
+ *        what the driver already knows.
+ */
+typedef struct {
+    void *ctx; /**< Port context. */
+    /** @brief Start powering the module up and attaching to the network. @return 0 or negative. */
+    int (*power_up)(void *ctx);
+    /** @brief Start an orderly power-down. @return 0 or negative. */
+    int (*power_down)(void *ctx);
+    /** @brief Network registration as last seen. */
+    ota_net_state_t (*network)(void *ctx);
+    /** @brief Last signal strength in dBm (e.g. -85); 0 when unknown. */
+    int (*signal_dbm)(void *ctx);
+    /**
+     * @brief The module's IMEI as a NUL-terminated string of digits.
+     * @return 0 when known and copied; negative when not read yet or @p cap too small.
+     */
+    int (*imei)(void *ctx, char *buf, size_t cap);
+    /** @brief Allow the module to sleep (refused while a transfer runs). @return 0 or negative. */
+    int (*sleep)(void *ctx);
+    /** @brief Wake the module up for commands. @return 0 or negative. */
+    int (*wake)(void *ctx);
+} ota_modem_t;
+
 #ifdef __cplusplus
 }
 #endif
