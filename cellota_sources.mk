@@ -13,4 +13,5 @@ CELLOTA_CORE_SRCS := \
 	src/ota_bootreq.c \
 	src/ota_settings.c \
 	src/ota_tb.c \
+	src/ota_journal.c \
 	src/ota_client.c

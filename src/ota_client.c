@@ -14,14 +14,16 @@
 #include "cellota/ota_bootreq.h"
 #include "cellota/ota_crc32.h"
 #include "ota_fmt.h"
+#include "ota_journal.h"
 #include "ota_tb.h"
 
 /* ota_client_t::flags */
 #define F_OFFER 0x01u      /* an attribute answer was decided; see pend_code */
 #define F_FAIL 0x02u       /* a failure is pending (pend_code, reason) */
 #define F_TRANSIENT 0x04u  /* ... and it may be retried */
-#define F_META_DONE 0x08u  /* the old boot request is gone */
+#define F_JNL 0x08u       /* the download journal records this download */
 #define F_REBOOT 0x10u     /* a reboot is scheduled at deadline */
+#define F_RESUMED 0x20u    /* chunks recorded in the journal are skipped */
 
 /* ota_req_slot_t::state */
 #define SLOT_FREE 0u
@@ -31,6 +33,12 @@
 /* CONNECTING phases */
 #define PH_PROBE 0u
 #define PH_LINK 1u
+
+/* DOWNLOADING phases */
+#define PH_DL_META 0u    /* remove the old boot request */
+#define PH_DL_JOURNAL 1u /* resume from the journal, or start a new one */
+#define PH_DL_SCAN 2u    /* check the chunks the journal records */
+#define PH_DL_RUN 3u     /* erase, request, write */
 
 static const char *const fw_state_names[] = {"DOWNLOADING", "DOWNLOADED", "VERIFIED", "UPDATING",
                                              "UPDATED"};
@@ -213,22 +221,27 @@ static ota_req_slot_t *find_slot(ota_client_t *c, uint32_t rid, uint32_t k)
 }
 
 /* Write a checked chunk and read it back. */
+static void jnl_drop(ota_client_t *c);
+
+/* Write a checked chunk and read it back. A failure also drops the journal:
+ * the next attempt starts from an erased slot. */
 static bool store_chunk(ota_client_t *c, uint32_t off, const uint8_t *data, uint32_t n)
 {
     const ota_flash_t *f = &c->cfg->flash;
     uint32_t addr = c->cfg->slot_addr + off;
+    const char *what = "flash write";
     int rc = f->write(f->ctx, addr, data, n);
-    if (rc != 0) {
-        port_fail(c, "flash write", addr, rc);
-        return false;
+    if (rc == 0) {
+        what = "flash read-back";
+        rc = f->read(f->ctx, addr, c->buf, n);
     }
-    rc = f->read(f->ctx, addr, c->buf, n);
-    if (rc != 0) {
-        port_fail(c, "flash read-back", addr, rc);
-        return false;
+    if (rc == 0 && memcmp(c->buf, data, n) != 0) {
+        what = "flash read-back mismatch";
+        rc = -1;
     }
-    if (memcmp(c->buf, data, n) != 0) {
-        port_fail(c, "flash read-back mismatch", addr, 0);
+    if (rc != 0) {
+        port_fail(c, what, addr, rc);
+        jnl_drop(c);
         return false;
     }
     return true;
@@ -258,6 +271,16 @@ static void on_chunk(ota_client_t *c, uint32_t rid, uint32_t k, const uint8_t *p
     }
     if (!store_chunk(c, off, p, n)) {
         return;
+    }
+    if ((c->flags & F_JNL) != 0u) {
+        ota_jnl_t j;
+        uint8_t tag = ota_jnl_tag(ota_crc32(0, p, n));
+        ota_jnl_layout(c, &j);
+        int rc = c->cfg->flash.write(c->cfg->flash.ctx, j.cmap + k, &tag, 1u);
+        if (rc != 0) {
+            port_fail(c, "journal write", j.cmap + k, rc);
+            return;
+        }
     }
     s->state = SLOT_FREE;
     c->received++;
@@ -470,9 +493,10 @@ static void start_download(ota_client_t *c)
     c->next_k = 0;
     c->received = 0;
     c->done_bytes = 0;
+    c->resumed = 0;
     c->erased_to = 0;
-    c->flags &= (uint8_t)~F_META_DONE;
-    enter(c, OTA_STATE_DOWNLOADING, 0);
+    c->flags &= (uint8_t)~(F_JNL | F_RESUMED);
+    enter(c, OTA_STATE_DOWNLOADING, PH_DL_META);
     log_line(c, OTA_LOG_INFO, "downloading ", c->version);
     send_fw_state(c, FW_DOWNLOADING, NULL);
 }
@@ -496,7 +520,7 @@ static bool clear_meta(ota_client_t *c)
             break;
         }
     }
-    c->flags |= F_META_DONE;
+    c->phase = PH_DL_JOURNAL;
     return true;
 }
 
@@ -533,7 +557,143 @@ static bool erase_ahead(ota_client_t *c)
         port_fail(c, "flash erase", addr, rc);
         return true;
     }
+    if ((c->flags & F_JNL) != 0u) {
+        ota_jnl_t j;
+        ota_jnl_layout(c, &j);
+        rc = ota_jnl_clear_bit(f, j.emap, c->erased_to / f->sector_size);
+        if (rc != 0) {
+            port_fail(c, "journal write", j.emap, rc);
+            return true;
+        }
+    }
     c->erased_to += f->sector_size;
+    return true;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The download journal: resume after a reset                               */
+/* ------------------------------------------------------------------------ */
+
+/* Forget the journal (best effort): the next attempt starts from scratch. */
+static void jnl_drop(ota_client_t *c)
+{
+    ota_jnl_t j;
+    ota_jnl_layout(c, &j);
+    (void)c->cfg->flash.erase(c->cfg->flash.ctx, j.addr);
+    c->flags &= (uint8_t)~(F_JNL | F_RESUMED);
+}
+
+/* Sectors erased in order from the start of the slot, per the erase map. */
+static bool jnl_erased_prefix(ota_client_t *c, const ota_jnl_t *j)
+{
+    const ota_flash_t *f = &c->cfg->flash;
+    uint32_t sectors = (c->geom.image_size + f->sector_size - 1u) / f->sector_size;
+    uint32_t n = 0;
+    while (n < sectors) {
+        bool set = false;
+        int rc = ota_jnl_bit(f, j->emap, n, &set);
+        if (rc != 0) {
+            port_fail(c, "journal read", j->emap, rc);
+            return false;
+        }
+        if (set) {
+            break;
+        }
+        n++;
+    }
+    c->erased_to = n * f->sector_size;
+    return true;
+}
+
+/* Resume the journal of this very offer, or start a new one. */
+static void step_journal(ota_client_t *c)
+{
+    ota_jnl_t j;
+    int rc;
+    ota_jnl_layout(c, &j);
+    rc = ota_jnl_matches(c, &j);
+    if (rc < 0) {
+        port_fail(c, "journal read", j.addr, rc);
+        return;
+    }
+    if (rc == 1 && j.fits) {
+        if (jnl_erased_prefix(c, &j)) {
+            c->flags |= (uint8_t)(F_JNL | F_RESUMED);
+            c->verify_pos = 0;
+            c->phase = PH_DL_SCAN;
+        }
+        return;
+    }
+    rc = ota_jnl_begin(c, &j);
+    if (rc != 0) {
+        port_fail(c, "journal erase/write", j.addr, rc);
+        return;
+    }
+    if (j.fits) {
+        c->flags |= F_JNL;
+    } else {
+        log_line(c, OTA_LOG_WARN, "too many chunks for the journal: no resume", "");
+    }
+    c->phase = PH_DL_RUN;
+}
+
+/* Check each chunk the journal records against what the slot holds. */
+static void step_scan(ota_client_t *c)
+{
+    const ota_flash_t *f = &c->cfg->flash;
+    uint32_t budget = OTA_CFG_VERIFY_STEP;
+    ota_jnl_t j;
+    ota_jnl_layout(c, &j);
+    while (budget > 0u && c->verify_pos < c->geom.chunks) {
+        uint32_t k = c->verify_pos++;
+        uint32_t start = (k == 0u) ? 0u : chunk_data_end(c, k - 1u);
+        uint32_t n = chunk_data_end(c, k) - start;
+        uint8_t tag = OTA_JNL_NONE;
+        int rc = f->read(f->ctx, j.cmap + k, &tag, 1u);
+        if (rc == 0 && tag != OTA_JNL_NONE) {
+            rc = f->read(f->ctx, c->cfg->slot_addr + start, c->buf, n);
+            if (rc == 0 && ota_jnl_tag(ota_crc32(0, c->buf, n)) != tag) {
+                /* The slot does not hold what the journal says: start over. */
+                log_line(c, OTA_LOG_WARN, "journal and slot disagree: downloading again", "");
+                jnl_drop(c);
+                c->received = 0;
+                c->done_bytes = 0;
+                c->erased_to = 0;
+                c->phase = PH_DL_JOURNAL;
+                return;
+            }
+            c->received++;
+            c->done_bytes += n;
+            budget = (budget > n) ? budget - n : 0u;
+        }
+        if (rc != 0) {
+            port_fail(c, "flash read", c->cfg->slot_addr + start, rc);
+            return;
+        }
+    }
+    if (c->verify_pos == c->geom.chunks) {
+        c->resumed = c->done_bytes;
+        c->phase = PH_DL_RUN;
+    }
+}
+
+/* Skip the chunks the journal already holds. */
+static bool skip_done(ota_client_t *c)
+{
+    ota_jnl_t j;
+    ota_jnl_layout(c, &j);
+    while ((c->flags & F_RESUMED) != 0u && c->next_k < c->geom.chunks) {
+        uint8_t tag = OTA_JNL_NONE;
+        int rc = c->cfg->flash.read(c->cfg->flash.ctx, j.cmap + c->next_k, &tag, 1u);
+        if (rc != 0) {
+            port_fail(c, "journal read", j.cmap + c->next_k, rc);
+            return false;
+        }
+        if (tag == OTA_JNL_NONE) {
+            break;
+        }
+        c->next_k++;
+    }
     return true;
 }
 
@@ -584,9 +744,11 @@ static void step_downloading(ota_client_t *c)
     if (link_lost(c)) {
         return;
     }
-    if ((c->flags & F_META_DONE) == 0u) {
-        (void)clear_meta(c);
-        return;
+    switch (c->phase) {
+    case PH_DL_META: (void)clear_meta(c); return;
+    case PH_DL_JOURNAL: step_journal(c); return;
+    case PH_DL_SCAN: step_scan(c); return;
+    default: break;
     }
     if (c->received == c->geom.chunks) {
         send_fw_state(c, FW_DOWNLOADED, NULL);
@@ -607,6 +769,9 @@ static void step_downloading(ota_client_t *c)
         if (s->state == SLOT_WAIT && due(c->now, s->sent_at + cfg->answer_timeout_ms)) {
             log_line(c, OTA_LOG_WARN, "chunk timed out, asking again", "");
             s->state = SLOT_SEND;
+        }
+        if (s->state == SLOT_FREE && !skip_done(c)) {
+            return;
         }
         if (s->state == SLOT_FREE && c->next_k < c->geom.chunks &&
             c->erased_to >= chunk_data_end(c, c->next_k)) {
@@ -687,6 +852,7 @@ static void step_verifying(ota_client_t *c)
         return;
     }
     if (!digest_matches(c)) {
+        jnl_drop(c); /* the next attempt must not trust this slot */
         fail(c, OTA_CODE_CHECKSUM, true, "whole image does not match fw_checksum; not staged", NULL,
              0u, 0u);
         return;
@@ -910,7 +1076,7 @@ ota_status_t ota_client_poll(ota_client_t *c, uint32_t now_ms)
 static uint32_t download_deadline(const ota_client_t *c)
 {
     uint32_t at = c->now + c->cfg->answer_timeout_ms;
-    if (c->received == c->geom.chunks || (c->flags & F_META_DONE) == 0u ||
+    if (c->received == c->geom.chunks || c->phase != PH_DL_RUN ||
         c->erased_to < chunk_data_end(c, last_k(c, c->cfg->window))) {
         return c->now;
     }
@@ -960,6 +1126,7 @@ ota_status_t ota_client_info(const ota_client_t *c, ota_client_info_t *info)
     info->attempt = c->attempt;
     info->done = (c->state == OTA_STATE_VERIFYING) ? c->verify_pos : c->done_bytes;
     info->total = c->geom.image_size;
+    info->resumed = c->resumed;
     info->code = c->code;
     info->reason = c->reason;
     info->fw_title = c->title;

@@ -10,7 +10,7 @@
 #   - the product target, 6144 bytes (CELLOTA_FLASH_TARGET): printed as met or
 #     NOT MET; the core is not there yet (see README, "Size"), so it does not
 #     fail the run;
-#   - the regression ceiling (CELLOTA_FLASH_BUDGET, default 14336): the size
+#   - the regression ceiling (CELLOTA_FLASH_BUDGET, default 15360): the size
 #     the core has today, rounded up; growing past it fails the script, so a
 #     change that adds flash has to raise it on purpose.
 # It also prints the RAM of one client context, sizeof(ota_client_t) on the
@@ -27,7 +27,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd -P)"
 OUT="${1:-$ROOT/build-arm}"
 JOBS="${CELLOTA_JOBS:-2}"
-FLASH_BUDGET="${CELLOTA_FLASH_BUDGET:-14336}"
+FLASH_BUDGET="${CELLOTA_FLASH_BUDGET:-15360}"
 FLASH_TARGET="${CELLOTA_FLASH_TARGET:-6144}"
 RAM_BUDGET="${CELLOTA_RAM_BUDGET:-1536}"
 PREFIX=arm-none-eabi-

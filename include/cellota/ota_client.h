@@ -100,6 +100,7 @@ typedef struct {
     ota_state_t state;      /**< Current state. */
     uint8_t attempt;        /**< 1-based number of the current or last attempt (0 before any). */
     uint32_t done;          /**< Image bytes written and checked (or verified, in VERIFYING). */
+    uint32_t resumed;       /**< Of those, bytes found already in the slot and checked when this download resumed (0: fresh). */
     uint32_t total;         /**< Image bytes in all (0 before the offer is known). */
     ota_code_t code;        /**< Result of the last finished update (OTA_CODE_NONE before). */
     const char *reason;     /**< Detailed text of that result; "" when none. Valid until the next poll. */
@@ -142,6 +143,7 @@ typedef struct {
     uint32_t next_k;
     uint32_t received;
     uint32_t done_bytes;
+    uint32_t resumed;
     uint32_t erased_to;
     uint32_t verify_pos;
     uint32_t image_crc;

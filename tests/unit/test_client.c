@@ -211,8 +211,9 @@ static void test_dragino_w1_success(void **state)
     assert_int_equal(e->tb.chunk_requests, 10);
     assert_string_equal(e->tb.sizes_seen, "1028");
     assert_int_equal(e->tb.outstanding_max, 1);
-    /* Only the sectors the image needs: 10000 bytes → 3 sectors (meta blank). */
-    assert_int_equal(e->ff.erases, 3);
+    /* Only the sectors the image needs: 10000 bytes → 3 sectors, plus the
+     * journal sector (the boot request sector was blank: not erased). */
+    assert_int_equal(e->ff.erases, 4);
     assert_true(fake_tb_telemetry_has(&e->tb, "\"current_fw_title\":\"s31-nb\""));
     assert_true(fake_tb_telemetry_has(&e->tb, "\"current_fw_version\":\"v1.5.0\""));
     assert_true(fake_tb_telemetry_has(&e->tb, "DOWNLOADING"));
@@ -638,7 +639,7 @@ static void test_flash_erase_error_always(void **state)
 {
     env_t *e = *state;
     e->cfg.attempt_retries = 0;
-    e->ff.fail_erase_at = 1;
+    e->ff.fail_erase_at = 2; /* the first slot sector (the journal sector is erase 1) */
     assert_int_equal(run(e), OTA_CODE_CHECKSUM);
     assert_non_null(strstr(reason(e), "flash erase at 0x00002000 failed (port -104)"));
 }
@@ -700,6 +701,141 @@ static void test_reboot_after_delay(void **state)
     assert_int_equal(e->up.reboots, 1);
     ota_client_poll(&e->cli, e->clk.now + 9000u);
     assert_int_equal(e->up.reboots, 1);
+}
+
+
+/* ---- resume after reset (download journal) ----------------------------- */
+
+/* A reset: power back on, a new client context over the same flash. */
+static ota_code_t restart(env_t *e)
+{
+    fake_flash_power_on(&e->ff);
+    memset(&e->cli, 0x5A, sizeof e->cli); /* nothing survives in RAM */
+    return run(e);
+}
+
+static void sweep_cuts(env_t *e, size_t image, ota_pkg_format_t fmt, uint8_t window,
+                       uint32_t torn_bytes)
+{
+    env_setup(e, image, fmt, window);
+    assert_int_equal(run(e), OTA_CODE_SUCCESS);
+    uint32_t ops = e->ff.ops;
+    uint32_t chunks = (uint32_t)e->tb.chunk_requests;
+    uint32_t worst = 0, resumed_runs = 0;
+    for (uint32_t i = 1; i <= ops; i++) {
+        env_setup(e, image, fmt, window);
+        e->cfg.attempt_retries = 0;
+        e->ff.cut_before_op = i;
+        e->ff.cut_write_bytes = torn_bytes;
+        ota_code_t first = run(e);
+        if (first == OTA_CODE_SUCCESS) {
+            continue; /* the cut came after the last operation of the update */
+        }
+        assert_int_equal(restart(e), OTA_CODE_SUCCESS);
+        assert_slot_holds_image(e);
+        assert_bootreq(e, true);
+        ota_client_info_t info;
+        ota_client_info(&e->cli, &info);
+        resumed_runs += info.resumed > 0u;
+        /* Chunks asked more than once over both runs: at most the window. */
+        uint32_t again = (uint32_t)e->tb.chunk_requests - chunks;
+        worst = again > worst ? again : worst;
+        assert_true(again <= window);
+    }
+    print_message("    %u cut points (torn %u bytes, W=%u): all completed, %u resumed, "
+                  "at most %u chunk(s) downloaded again\n",
+                  ops, torn_bytes, window, resumed_runs, worst);
+    assert_true(resumed_runs > 0u);
+}
+
+static void test_resume_cut_every_op_w1(void **state)
+{
+    sweep_cuts(*state, 9000u, OTA_PKG_DRAGINO, 1u, 0u);
+}
+
+static void test_resume_cut_every_op_w4_raw(void **state)
+{
+    sweep_cuts(*state, 9000u, OTA_PKG_RAW, 4u, 0u);
+}
+
+static void test_resume_torn_writes(void **state)
+{
+    sweep_cuts(*state, 5000u, OTA_PKG_DRAGINO, 2u, 100u);
+}
+
+static void test_complete_slot_not_downloaded_again(void **state)
+{
+    env_t *e = *state;
+    assert_int_equal(run(e), OTA_CODE_SUCCESS);
+    int before = e->tb.chunk_requests;
+    /* Reset before the bootloader ran: the same offer again. */
+    assert_int_equal(restart(e), OTA_CODE_SUCCESS);
+    assert_int_equal(e->tb.chunk_requests, before);
+    ota_client_info_t info;
+    ota_client_info(&e->cli, &info);
+    assert_int_equal(info.resumed, 10000u);
+    assert_bootreq(e, true);
+}
+
+static void test_other_update_starts_fresh(void **state)
+{
+    env_t *e = *state;
+    e->tb.drop_link_after = 4; /* leave a half-done journal behind */
+    e->cfg.attempt_retries = 0;
+    assert_int_equal(run(e), OTA_CODE_TIMEOUT);
+    /* The server now offers another build: nothing of the old one is kept. */
+    make_image(e, 10000u, 99u);
+    make_pkg(e, OTA_PKG_DRAGINO);
+    fake_tb_init(&e->tb, e->pkg, e->pkg_len, "s31-nb", "v1.7.0");
+    assert_int_equal(restart(e), OTA_CODE_SUCCESS);
+    assert_int_equal(e->tb.chunk_requests, 10);
+    assert_slot_holds_image(e);
+}
+
+static void test_resume_after_link_loss_within_a_run(void **state)
+{
+    env_t *e = *state;
+    e->tb.drop_link_after = 6;
+    assert_int_equal(run(e), OTA_CODE_SUCCESS);
+    assert_int_equal(e->tb.connects, 2);
+    /* 5 answers arrived; the 6th was lost with the link. The second attempt
+     * resumed and asked only for the other 5: one chunk asked twice. */
+    assert_int_equal(e->tb.chunk_requests, 10 + 1);
+    assert_slot_holds_image(e);
+}
+
+static void test_slot_damage_found_on_resume(void **state)
+{
+    env_t *e = *state;
+    e->tb.drop_link_after = 6;
+    e->cfg.attempt_retries = 0;
+    assert_int_equal(run(e), OTA_CODE_TIMEOUT);
+    /* A recorded chunk no longer reads back as it was written. */
+    uint8_t b;
+    fake_flash_peek(&e->ff, SLOT_ADDR + 1500u, &b, 1);
+    b = (uint8_t)(b & 0x0F);
+    fake_flash_poke(&e->ff, SLOT_ADDR + 1500u, &b, 1);
+    int before = e->tb.chunk_requests;
+    assert_int_equal(restart(e), OTA_CODE_SUCCESS);
+    assert_int_equal(e->tb.chunk_requests - before, 10); /* everything again */
+    assert_slot_holds_image(e);
+    assert_bootreq(e, true);
+}
+
+static void test_too_many_chunks_for_journal(void **state)
+{
+    env_t *e = *state;
+    /* 4000 chunks of 1 byte: more than the 3964 bytes of chunk map that a
+     * 4 KB journal sector has left for this slot. */
+    env_setup(e, 4000u, OTA_PKG_RAW, 1u);
+    e->cfg.raw_chunk_size = 1u;
+    e->tb.drop_link_after = 50;
+    e->cfg.attempt_retries = 1;
+    assert_int_equal(run(e), OTA_CODE_SUCCESS);
+    /* No journal: the second attempt started again from chunk 0 (the first
+     * asked for 50, the 50th answer was lost with the link). */
+    assert_int_equal(e->tb.chunk_requests, 50 + 4000);
+    assert_slot_holds_image(e);
 }
 
 /* ---- API contract ----------------------------------------------------- */
@@ -851,6 +987,14 @@ int main(void)
         T(test_old_bootreq_removed_before_slot_changes),
         T(test_cut_at_every_flash_op_never_stages_bad_image),
         T(test_reboot_after_delay),
+        T(test_resume_cut_every_op_w1),
+        T(test_resume_cut_every_op_w4_raw),
+        T(test_resume_torn_writes),
+        T(test_complete_slot_not_downloaded_again),
+        T(test_other_update_starts_fresh),
+        T(test_resume_after_link_loss_within_a_run),
+        T(test_slot_damage_found_on_resume),
+        T(test_too_many_chunks_for_journal),
         T(test_init_rejects_bad_config),
         T(test_api_states),
         T(test_second_update_after_done),
