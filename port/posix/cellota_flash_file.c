@@ -116,6 +116,13 @@ void cellota_flash_file_cut_power_before(cellota_flash_file_t *f, uint32_t n)
     f->cut_at = (n == 0u) ? 0u : f->stats.ops + n;
 }
 
+void cellota_flash_file_tear(cellota_flash_file_t *f, uint32_t bytes)
+{
+    if (f != NULL) {
+        f->tear = bytes;
+    }
+}
+
 void cellota_flash_file_power_restore(cellota_flash_file_t *f)
 {
     if (f == NULL) {
@@ -251,6 +258,11 @@ static int flash_program(cellota_flash_file_t *f, uint32_t addr, const uint8_t *
         size_t n = page_room(at, len - done);
         int rc = flash_begin_op(f);
         if (rc != 0) {
+            /* A torn program: the first bytes of the page land. */
+            size_t part = (f->tear < n) ? f->tear : n;
+            if (rc == CELLOTA_POSIX_EPOWER && part > 0u) {
+                (void)cellota_io_pwrite(f->fd, src + done, part, at, &f->last_errno);
+            }
             return rc;
         }
         rc = cellota_io_pwrite(f->fd, src + done, n, at, &f->last_errno);
@@ -301,12 +313,17 @@ static int flash_erase(void *ctx, uint32_t addr)
     if (addr >= f->size) {
         return CELLOTA_POSIX_ERANGE;
     }
-    rc = flash_begin_op(f);
-    if (rc != 0) {
-        return rc;
-    }
     uint8_t blank[CELLOTA_FLASH_SECTOR_SIZE];
     memset(blank, 0xFF, sizeof(blank));
+    rc = flash_begin_op(f);
+    if (rc != 0) {
+        /* A torn erase: only the start of the sector is erased. */
+        size_t part = (f->tear < sizeof(blank)) ? f->tear : sizeof(blank);
+        if (rc == CELLOTA_POSIX_EPOWER && part > 0u) {
+            (void)cellota_io_pwrite(f->fd, blank, part, addr, &f->last_errno);
+        }
+        return rc;
+    }
     rc = cellota_io_pwrite(f->fd, blank, sizeof(blank), addr, &f->last_errno);
     if (rc == 0) {
         f->stats.erases++;

@@ -294,6 +294,40 @@ static void test_power_cut_before_erase(void **state)
     assert_all(p, SECTOR, 1u, 0xFF);
 }
 
+static void test_torn_program_and_erase(void **state)
+{
+    fixture_t *fx = *state;
+    const ota_flash_t *p = &fx->port;
+    uint8_t data[2u * PAGE];
+    uint8_t back[2u * PAGE];
+    pattern(data, sizeof(data), 7u);
+    /* The second page of the write is torn: its first 40 bytes land. */
+    cellota_flash_file_cut_power_before(&fx->f, 2u);
+    cellota_flash_file_tear(&fx->f, 40u);
+    assert_int_equal(p->write(p->ctx, 0u, data, sizeof(data)), CELLOTA_POSIX_EPOWER);
+    cellota_flash_file_power_restore(&fx->f);
+    assert_int_equal(p->read(p->ctx, 0u, back, sizeof(back)), 0);
+    assert_memory_equal(back, data, PAGE + 40u);
+    assert_all(p, PAGE + 40u, PAGE - 40u, 0xFF);
+
+    /* A torn erase: only the first 100 bytes of the sector are erased. */
+    cellota_flash_file_tear(&fx->f, 100u);
+    cellota_flash_file_cut_power_before(&fx->f, 1u);
+    assert_int_equal(p->erase(p->ctx, 0u), CELLOTA_POSIX_EPOWER);
+    cellota_flash_file_power_restore(&fx->f);
+    assert_all(p, 0u, 100u, 0xFF);
+    assert_int_equal(p->read(p->ctx, 100u, back, PAGE - 100u), 0);
+    assert_memory_equal(back, data + 100u, PAGE - 100u);
+
+    /* With tearing off again a cut is clean. */
+    cellota_flash_file_tear(&fx->f, 0u);
+    cellota_flash_file_cut_power_before(&fx->f, 1u);
+    assert_int_equal(p->erase(p->ctx, 0u), CELLOTA_POSIX_EPOWER);
+    cellota_flash_file_power_restore(&fx->f);
+    assert_int_equal(p->read(p->ctx, 100u, back, 4u), 0);
+    assert_memory_equal(back, data + 100u, 4u);
+}
+
 static void test_power_cut_counts_from_arming(void **state)
 {
     fixture_t *fx = *state;
@@ -399,6 +433,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_new_file_is_erased, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_read_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_torn_program_and_erase, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_value_and_clearing_bits_allowed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zero_to_one_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_write_writes_nothing, setup, teardown),

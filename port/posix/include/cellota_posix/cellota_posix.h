@@ -155,6 +155,7 @@ typedef struct {
     bool present;
     bool powered;
     uint32_t cut_at;
+    uint32_t tear;
     int last_errno;
     cellota_flash_stats_t stats;
     /** @endcond */
@@ -220,6 +221,20 @@ void cellota_flash_file_set_present(cellota_flash_file_t *f, bool present);
  * @param n 1 = the next operation; 0 = no cut.
  */
 void cellota_flash_file_cut_power_before(cellota_flash_file_t *f, uint32_t n);
+
+/**
+ * @brief Make the armed power cut tear its operation instead of refusing it.
+ *
+ * With @p bytes > 0 the operation the cut falls on is done in part before the
+ * power goes: a page program lands its first @p bytes bytes (at most the
+ * page's share of the write), a sector erase sets only the first @p bytes
+ * bytes of the sector to 0xFF and leaves the rest as it was. The call still
+ * fails with ::CELLOTA_POSIX_EPOWER. @p bytes = 0 (the default) is a clean cut.
+ *
+ * @param f     Object.
+ * @param bytes Bytes of the torn operation that land.
+ */
+void cellota_flash_file_tear(cellota_flash_file_t *f, uint32_t bytes);
 
 /**
  * @brief Power the chip up again after a cut (and disarm any pending cut).
