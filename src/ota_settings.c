@@ -3,9 +3,20 @@
  *
  * Serialized layout of one copy (little-endian, field by field):
  *
- *   magic "CSET" (4) | layout version (2) | reserved 0 (2) | sequence (4) |
- *   host | client_id | username | password | title | version
+ *   magic "CSET" (4) | layout version (2) | flags (1) | reserved 0 (1) |
+ *   sequence (4) | host | client_id | username | password | title | version
  *   (each its full NUL-padded array) | port (2) | CRC-32 of all before (4)
+ *
+ * Layout 2 (written by this code) defines flags bit 0 = upgrade requested.
+ * Layout 1 had the same size and offsets with the flags byte reserved as
+ * zero, so a layout-1 record is read with the flag false (migration), and
+ * the next save writes layout 2 into the other copy: the usual two-copy
+ * rule keeps that first layout-2 save power-cut safe too. Layouts above 2
+ * are not understood and count as invalid.
+ *
+ * A copy whose bytes are all 0x00 or all 0xFF is blank (never written);
+ * a load with no valid copy says NOT_FOUND when both are blank and
+ * CHECKSUM otherwise, so a corrupted store is never mistaken for a new one.
  *
  * A save writes the copy that does not hold the newest valid record, with
  * sequence + 1, then reads it back and checks it (CRC, layout, sequence).
@@ -23,7 +34,9 @@
 #include "cellota/ota_crc32.h"
 #include "cellota/ota_settings.h"
 
-#define SET_LAYOUT 1u
+#define SET_LAYOUT 2u    /* written */
+#define SET_LAYOUT_V1 1u /* still read */
+#define FLAG_UPGRADE 0x01u
 
 #define HOST_LEN (OTA_CFG_HOST_MAX + 1u)
 #define CRED_LEN (OTA_CFG_CRED_MAX + 1u)
@@ -32,7 +45,8 @@
 
 #define OFF_MAGIC 0u
 #define OFF_LAYOUT 4u
-#define OFF_RESERVED 6u
+#define OFF_FLAGS 6u
+#define OFF_RESERVED 7u
 #define OFF_SEQ 8u
 #define OFF_HOST 12u
 #define OFF_CLIENT (OFF_HOST + HOST_LEN)
@@ -70,6 +84,7 @@ static const field_t set_fields[] = {
 /* One copy as found in the store. */
 typedef struct {
     bool valid;
+    bool blank;
     uint32_t seq;
 } copy_t;
 
@@ -132,6 +147,7 @@ void ota_settings_defaults(ota_settings_t *s, const char *fw_title, const char *
     }
     memset(s, 0, sizeof *s);
     s->port = 1883u;
+    s->upgrade_pending = false;
     copy_string(s->title, sizeof s->title, fw_title);
     copy_string(s->version, sizeof s->version, fw_version);
 }
@@ -148,6 +164,7 @@ static void encode(const ota_settings_t *s, uint32_t seq, uint8_t rec[REC_SIZE])
     memset(rec, 0, REC_SIZE);
     memcpy(&rec[OFF_MAGIC], set_magic, sizeof set_magic);
     rec[OFF_LAYOUT] = (uint8_t)SET_LAYOUT;
+    rec[OFF_FLAGS] = s->upgrade_pending ? (uint8_t)FLAG_UPGRADE : 0u;
     put_le32(&rec[OFF_SEQ], seq);
     for (i = 0u; i < FIELD_COUNT; i++) {
         const char *src = (const char *)(base + set_fields[i].member);
@@ -158,14 +175,15 @@ static void encode(const ota_settings_t *s, uint32_t seq, uint8_t rec[REC_SIZE])
     put_le32(&rec[OFF_CRC], ota_crc32(0u, rec, OFF_CRC));
 }
 
-/* A copy is valid when its CRC, magic, layout, strings and port are. */
+/* A copy is valid when its CRC, magic, layout (1 or 2), strings and port are. */
 static bool record_valid(const uint8_t rec[REC_SIZE])
 {
     size_t i;
 
     if (ota_crc32(0u, rec, OFF_CRC) != get_le32(&rec[OFF_CRC]) ||
         memcmp(&rec[OFF_MAGIC], set_magic, sizeof set_magic) != 0 ||
-        rec[OFF_LAYOUT] != SET_LAYOUT || rec[OFF_LAYOUT + 1u] != 0u) {
+        (rec[OFF_LAYOUT] != SET_LAYOUT && rec[OFF_LAYOUT] != SET_LAYOUT_V1) ||
+        rec[OFF_LAYOUT + 1u] != 0u) {
         return false;
     }
     for (i = 0u; i < FIELD_COUNT; i++) {
@@ -186,6 +204,24 @@ static void decode(const uint8_t rec[REC_SIZE], ota_settings_t *s)
         memcpy(base + set_fields[i].member, &rec[set_fields[i].off], set_fields[i].len);
     }
     s->port = (uint16_t)((uint16_t)rec[OFF_PORT] | (uint16_t)((uint16_t)rec[OFF_PORT + 1u] << 8));
+    /* Layout 1 reserved the flags byte: the flag reads as false. */
+    s->upgrade_pending = rec[OFF_LAYOUT] >= SET_LAYOUT && (rec[OFF_FLAGS] & FLAG_UPGRADE) != 0u;
+}
+
+/* Never written: every byte 0x00 (erased EEPROM) or every byte 0xFF. */
+static bool record_blank(const uint8_t rec[REC_SIZE])
+{
+    size_t i;
+
+    if (rec[0] != 0x00u && rec[0] != 0xFFu) {
+        return false;
+    }
+    for (i = 1u; i < REC_SIZE; i++) {
+        if (rec[i] != rec[0]) {
+            return false;
+        }
+    }
+    return true;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -202,11 +238,13 @@ static ota_status_t read_copy(const ota_store_t *store, unsigned idx, uint8_t re
                               copy_t *c)
 {
     c->valid = false;
+    c->blank = false;
     c->seq = 0u;
     if (store->read(store->ctx, copy_offset(idx), rec, REC_SIZE) != 0) {
         return OTA_ERR_PORT;
     }
     c->valid = record_valid(rec);
+    c->blank = !c->valid && record_blank(rec);
     c->seq = get_le32(&rec[OFF_SEQ]);
     return OTA_OK;
 }
@@ -240,7 +278,7 @@ static ota_status_t load_newest(const ota_store_t *store, uint8_t rec[REC_SIZE],
     }
     idx = newest(c);
     if (idx < 0) {
-        return OTA_ERR_NOT_FOUND;
+        return (c[0].blank && c[1].blank) ? OTA_ERR_NOT_FOUND : OTA_ERR_CHECKSUM;
     }
     if (idx == 0) { /* rec holds B: read A again and re-check it */
         st = read_copy(store, 0u, rec, &again);
@@ -248,7 +286,7 @@ static ota_status_t load_newest(const ota_store_t *store, uint8_t rec[REC_SIZE],
             return st;
         }
         if (!again.valid) {
-            return OTA_ERR_NOT_FOUND;
+            return OTA_ERR_CHECKSUM; /* A changed between the two reads */
         }
     }
     decode(rec, s);

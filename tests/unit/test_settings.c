@@ -1,6 +1,7 @@
 /*
  * test_settings.c - settings record: round trip, two copies, power cuts at
- * every byte of a save, corruption fallback, sequence wrap.
+ * every byte of a save, corruption fallback (said as CHECKSUM, blank as
+ * NOT_FOUND), sequence wrap, and the layout-1 -> layout-2 migration.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,6 +49,7 @@ static ota_settings_t make(int variant)
         strcpy(s.client_id, "c2");
         strcpy(s.username, "token-two");
         strcpy(s.version, "v1.6.0");
+        s.upgrade_pending = true;
     } else if (variant == 3) {
         memset(s.host, 'h', OTA_CFG_HOST_MAX);
         memset(s.client_id, 'c', OTA_CFG_CRED_MAX);
@@ -56,6 +58,7 @@ static ota_settings_t make(int variant)
         memset(s.title, 't', OTA_CFG_TITLE_MAX);
         memset(s.version, 'v', OTA_CFG_VERSION_MAX);
         s.port = 1u;
+        s.upgrade_pending = true;
     }
     return s;
 }
@@ -69,6 +72,7 @@ static void assert_settings_equal(const ota_settings_t *a, const ota_settings_t 
     assert_string_equal(a->password, b->password);
     assert_string_equal(a->title, b->title);
     assert_string_equal(a->version, b->version);
+    assert_int_equal(a->upgrade_pending, b->upgrade_pending);
 }
 
 static uint32_t seq_of(unsigned copy)
@@ -120,6 +124,7 @@ static void test_defaults(void **state)
     assert_string_equal(s.password, "");
     assert_string_equal(s.title, "s31-nb");
     assert_string_equal(s.version, "v1.5.0");
+    assert_false(s.upgrade_pending);
     ota_settings_defaults(&s, NULL, NULL);
     assert_string_equal(s.title, "");
     assert_string_equal(s.version, "");
@@ -144,6 +149,14 @@ static void test_blank_store(void **state)
     assert_memory_equal(&s, &before, sizeof s); /* untouched */
     memset(fs.mem, 0xFF, sizeof fs.mem);
     assert_int_equal(ota_settings_load(&store, &s), OTA_ERR_NOT_FOUND);
+    assert_memory_equal(&s, &before, sizeof s);
+    /* One byte that is not blank: data, but no valid copy = corrupted. */
+    fs.mem[2u * REC - 1u] = 0x00u;
+    assert_int_equal(ota_settings_load(&store, &s), OTA_ERR_CHECKSUM);
+    assert_memory_equal(&s, &before, sizeof s);
+    memset(fs.mem, 0x00, sizeof fs.mem);
+    fs.mem[7] = 0xFFu;
+    assert_int_equal(ota_settings_load(&store, &s), OTA_ERR_CHECKSUM);
     assert_memory_equal(&s, &before, sizeof s);
 }
 
@@ -171,8 +184,10 @@ static void test_layout_and_alternation(void **state)
     (void)state;
     assert_int_equal(ota_settings_save(&store, &a), OTA_OK);
     assert_memory_equal(&fs.mem[0], "CSET", 4u);
-    assert_int_equal(fs.mem[4], 1u);
+    assert_int_equal(fs.mem[4], 2u); /* layout 2 */
     assert_int_equal(fs.mem[5], 0u);
+    assert_int_equal(fs.mem[6], 0u); /* flags: no upgrade pending */
+    assert_int_equal(fs.mem[7], 0u);
     assert_int_equal(seq_of(0u), 1u);
     assert_memory_equal(&fs.mem[12], "thingseye.io", 13u);
     assert_int_equal(fs.mem[REC - 6u], 1885u & 0xFFu);
@@ -181,6 +196,7 @@ static void test_layout_and_alternation(void **state)
 
     assert_int_equal(ota_settings_save(&store, &b), OTA_OK);
     assert_memory_equal(&fs.mem[REC], "CSET", 4u);
+    assert_int_equal(fs.mem[REC + 6u], 1u); /* b has an upgrade pending */
     assert_int_equal(seq_of(1u), 2u);
     assert_int_equal(seq_of(0u), 1u); /* A untouched */
     assert_int_equal(ota_settings_load(&store, &out), OTA_OK);
@@ -218,7 +234,9 @@ static void cut_every_byte(const fake_store_t *start, const ota_settings_t *old_
                 assert_int_equal(ota_settings_load(&store, &out), OTA_OK);
                 assert_settings_equal(&out, old_s);
             } else {
-                assert_int_equal(ota_settings_load(&store, &out), OTA_ERR_NOT_FOUND);
+                /* Nothing landed: blank; some bytes landed: says corrupted. */
+                assert_int_equal(ota_settings_load(&store, &out),
+                                 n == 0u ? OTA_ERR_NOT_FOUND : OTA_ERR_CHECKSUM);
             }
         } else {
             assert_int_equal(st, OTA_OK);
@@ -323,7 +341,7 @@ static void test_corrupt_newest_falls_back(void **state)
     assert_settings_equal(&out, &s3);
     fs.mem[REC + 300u] ^= 0x10u; /* both corrupt */
     memset(&out, 0x33, sizeof out);
-    assert_int_equal(ota_settings_load(&store, &out), OTA_ERR_NOT_FOUND);
+    assert_int_equal(ota_settings_load(&store, &out), OTA_ERR_CHECKSUM);
     assert_int_equal((unsigned char)out.host[0], 0x33u);
 }
 
@@ -444,6 +462,141 @@ static void test_read_back_mismatch(void **state)
     assert_int_equal(ota_settings_save(&lossy, &s), OTA_ERR_PORT);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Layout 1 (the first release): built here byte by byte from its spec,     */
+/* independently of the code under test.                                    */
+/* ------------------------------------------------------------------------ */
+
+static void put_str(uint8_t *rec, size_t *off, const char *s, size_t cap)
+{
+    memset(&rec[*off], 0, cap);
+    memcpy(&rec[*off], s, strlen(s));
+    *off += cap;
+}
+
+/* magic "CSET" | layout 1 (LE16) | reserved 0 (2) | seq (LE32) | host |
+ * client id | user | password | title | version | port (LE16) | CRC-32 LE. */
+static void build_v1(uint8_t *rec, const ota_settings_t *s, uint32_t seq, uint8_t reserved)
+{
+    size_t off = 12u;
+    uint32_t crc;
+
+    memset(rec, 0, REC);
+    memcpy(rec, "CSET", 4u);
+    rec[4] = 1u;
+    rec[5] = 0u;
+    rec[6] = reserved; /* layout 1 wrote 0; whatever is here means nothing */
+    rec[7] = reserved;
+    rec[8] = (uint8_t)seq;
+    rec[9] = (uint8_t)(seq >> 8);
+    rec[10] = (uint8_t)(seq >> 16);
+    rec[11] = (uint8_t)(seq >> 24);
+    put_str(rec, &off, s->host, OTA_CFG_HOST_MAX + 1u);
+    put_str(rec, &off, s->client_id, OTA_CFG_CRED_MAX + 1u);
+    put_str(rec, &off, s->username, OTA_CFG_CRED_MAX + 1u);
+    put_str(rec, &off, s->password, OTA_CFG_CRED_MAX + 1u);
+    put_str(rec, &off, s->title, OTA_CFG_TITLE_MAX + 1u);
+    put_str(rec, &off, s->version, OTA_CFG_VERSION_MAX + 1u);
+    rec[off] = (uint8_t)s->port;
+    rec[off + 1u] = (uint8_t)(s->port >> 8);
+    off += 2u;
+    assert_int_equal(off, OFF_CRC);
+    crc = ota_crc32(0u, rec, off);
+    rec[off] = (uint8_t)crc;
+    rec[off + 1u] = (uint8_t)(crc >> 8);
+    rec[off + 2u] = (uint8_t)(crc >> 16);
+    rec[off + 3u] = (uint8_t)(crc >> 24);
+}
+
+static void test_v1_record_loads(void **state)
+{
+    ota_settings_t v1 = make(1);
+    ota_settings_t out;
+
+    (void)state;
+    v1.upgrade_pending = false; /* layout 1 has no such flag */
+    build_v1(&fs.mem[0], &v1, 7u, 0x00u);
+    memset(&out, 0x55, sizeof out);
+    assert_int_equal(ota_settings_load(&store, &out), OTA_OK);
+    assert_settings_equal(&out, &v1);
+    /* The reserved bytes of layout 1 are not read as the new flag. */
+    build_v1(&fs.mem[REC], &v1, 8u, 0xFFu);
+    assert_int_equal(ota_settings_load(&store, &out), OTA_OK);
+    assert_false(out.upgrade_pending);
+    assert_string_equal(out.host, "thingseye.io");
+}
+
+static void test_v1_migrates_on_save(void **state)
+{
+    ota_settings_t v1 = make(1);
+    ota_settings_t next;
+    ota_settings_t out;
+
+    (void)state;
+    v1.upgrade_pending = false;
+    build_v1(&fs.mem[0], &v1, 41u, 0x00u);
+    assert_int_equal(ota_settings_load(&store, &next), OTA_OK);
+    next.upgrade_pending = true;
+    strcpy(next.version, "v9.9.9");
+    assert_int_equal(ota_settings_save(&store, &next), OTA_OK);
+    /* Layout 2 went to copy B with sequence 42; the layout-1 copy A stays. */
+    assert_int_equal(fs.mem[REC + 4u], 2u);
+    assert_int_equal(fs.mem[REC + 6u], 1u);
+    assert_int_equal(seq_of(1u), 42u);
+    assert_int_equal(fs.mem[4], 1u);
+    assert_int_equal(ota_settings_load(&store, &out), OTA_OK);
+    assert_settings_equal(&out, &next);
+    /* The next save overwrites the layout-1 copy. */
+    next.upgrade_pending = false;
+    assert_int_equal(ota_settings_save(&store, &next), OTA_OK);
+    assert_int_equal(fs.mem[4], 2u);
+    assert_int_equal(seq_of(0u), 43u);
+    assert_int_equal(ota_settings_load(&store, &out), OTA_OK);
+    assert_settings_equal(&out, &next);
+}
+
+/* The first layout-2 save over a layout-1 store, cut at every byte: the
+ * layout-1 settings (flag false) or the new ones, never a mix or nothing. */
+static void test_v1_migration_power_cut(void **state)
+{
+    static fake_store_t start;
+    ota_settings_t v1 = make(2);
+    ota_settings_t next = make(1);
+
+    (void)state;
+    v1.upgrade_pending = false;
+    next.upgrade_pending = true;
+    build_v1(&fs.mem[0], &v1, 5u, 0x00u);
+    memcpy(&start, &fs, sizeof start);
+    cut_every_byte(&start, &v1, true, &next);
+    /* Newest layout-1 copy in B: the save goes to A. */
+    assert_int_equal(fake_store_init(&fs, 1024u, 0x00u), 0);
+    build_v1(&fs.mem[0], &next, 5u, 0x00u);
+    build_v1(&fs.mem[REC], &v1, 6u, 0x00u);
+    memcpy(&start, &fs, sizeof start);
+    next.upgrade_pending = true;
+    cut_every_byte(&start, &v1, true, &next);
+}
+
+static void test_unknown_layout_is_not_read(void **state)
+{
+    ota_settings_t s = make(1);
+    ota_settings_t out;
+
+    (void)state;
+    assert_int_equal(ota_settings_save(&store, &s), OTA_OK);
+    fs.mem[4] = 3u; /* a newer layout, CRC fixed: still not understood */
+    set_seq(0u, 1u);
+    assert_int_equal(ota_settings_load(&store, &out), OTA_ERR_CHECKSUM);
+    fs.mem[4] = 0u;
+    set_seq(0u, 1u);
+    assert_int_equal(ota_settings_load(&store, &out), OTA_ERR_CHECKSUM);
+    fs.mem[4] = 2u;
+    set_seq(0u, 1u);
+    assert_int_equal(ota_settings_load(&store, &out), OTA_OK);
+    assert_settings_equal(&out, &s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -459,6 +612,10 @@ int main(void)
         cmocka_unit_test_setup(test_params, setup),
         cmocka_unit_test_setup(test_port_failures, setup),
         cmocka_unit_test_setup(test_read_back_mismatch, setup),
+        cmocka_unit_test_setup(test_v1_record_loads, setup),
+        cmocka_unit_test_setup(test_v1_migrates_on_save, setup),
+        cmocka_unit_test_setup(test_v1_migration_power_cut, setup),
+        cmocka_unit_test_setup(test_unknown_layout_is_not_read, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
