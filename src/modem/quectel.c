@@ -1,0 +1,1665 @@
+/*
+ * quectel.c - Quectel BG95 / BC660K driver: scripts of AT steps, the
+ * asynchronous MQTT results, URCs, the recovery ladder, and the transport
+ * and modem interfaces. The byte-level work is in at_engine.c.
+ *
+ * Model: the driver keeps what it knows about the module (K_* flags: alive,
+ * configured, registered, MQTT open/connected, sleep enabled) and what the
+ * application wants (W_* flags). When nothing runs, choose() starts the
+ * script that brings the first missing piece; a module restart or a
+ * recovery rung only clears knowledge, and the same logic re-applies
+ * everything. A script is a string of step ids in k_sc[]; q->pc points at
+ * the current step.
+ */
+#include "cellota/quectel.h"
+
+#include <string.h>
+
+#include "at_engine.h"
+
+/* What the driver knows about the module (q->flags). */
+#define K_ALIVE 0x0001u  /* answered since it last started */
+#define K_INIT 0x0002u   /* start-up configuration applied */
+#define K_ATT 0x0004u    /* registered */
+#define K_OPEN 0x0008u   /* MQTT client opened */
+#define K_CONN 0x0010u   /* MQTT client connected */
+#define K_SCLK 0x0020u   /* AT+QSCLK=1 applied */
+#define K_BOOTED 0x0040u /* RDY seen, APP RDY may follow */
+#define K_WAIT 0x0080u   /* wait_until is armed */
+#define K_WOKE 0x0100u   /* wake-up AT done before the next command */
+#define K_KICK 0x0200u   /* work to do now */
+#define K_LOST (K_ALIVE | K_INIT | K_ATT | K_OPEN | K_CONN | K_SCLK | K_BOOTED)
+
+/* What is wanted (q->want). */
+#define W_NET 0x01u
+#define W_MQTT 0x02u
+#define W_OFF 0x04u
+#define W_SLEEP 0x08u
+
+/* Features and modes (q->feat). */
+#define F_SAW_RECV 0x0002u /* AT+QMTCFG=? lists "recv/mode" */
+#define F_SAW_DF 0x0004u   /* AT+QMTCFG=? lists "dataformat" */
+#define F_PUBEX 0x0008u    /* AT+QMTPUBEX takes a length */
+#define F_RX_LEN 0x0020u   /* +QMTRECV carries the payload length */
+#define F_HEX 0x0040u      /* dataformat hex both ways */
+#define F_HEX2 0x0080u     /* hex publish length counts digits */
+#define F_NOQRECV 0x0100u  /* AT+QMTRECV? not supported */
+#define F_MODES (F_RX_LEN | F_HEX)
+
+#define PIN_PWRKEY 1u
+#define PIN_RESET 2u
+#define PIN_EINT 4u
+
+#define KIND_SUB 1u
+#define KIND_PUB 2u
+#define QHDR 4u /* queue record: kind|qos<<2|tries<<4, topic len, payload len (LE16) */
+
+#define REG_POLL_MS 2000u
+#define RECV_CHECK_MS 10000u
+#define HEX_MAX 730u
+
+/* Step ids. */
+enum {
+    ST_END = 0,
+    ST_AT, ST_PROBE, ST_WAKE,
+    ST_PWRON, ST_WAITRDY, ST_PWROFF, ST_SETTLE, ST_EINT,
+    ST_E0, ST_ATI, ST_CMEE, ST_URCPORT, ST_GSN, ST_CGSN, ST_CFGTEST, ST_PUBEXTEST,
+    ST_SCLK0, ST_SCLK1, ST_APN_BG, ST_APN_BC,
+    ST_CFUN1, ST_CFUN0, ST_CEREG, ST_CSQ,
+    ST_VER_BG, ST_VER_BC, ST_KA, ST_SESS, ST_RECV1, ST_RECV0, ST_DF, ST_SRL, ST_OPEN, ST_CONN,
+    ST_DISC, ST_CLOSE, ST_QPOWD, ST_RESET,
+    ST_QITEM, ST_SUB, ST_PUB, ST_READ, ST_RECVQ
+};
+
+/* Step flags (k_flags). */
+#define S_OPT 0x01u    /* an ERROR answer is accepted */
+#define S_HOLD 0x02u   /* the script waits for the asynchronous result */
+#define S_LONG 0x04u   /* cfun_timeout */
+#define S_SHORT 0x08u  /* 1 s */
+#define S_PSEUDO 0x10u /* pins or waits, no command */
+
+/* Skip conditions (q->cond; a step is skipped when q->cond & k_skip[id]). */
+#define C_BC 0x01u     /* dialect BC660K: skip BG95-only steps */
+#define C_BG 0x02u     /* dialect BG95: skip BC660K-only steps */
+#define C_FIXED 0x04u  /* dialect configured: no ATI */
+#define C_IMEI 0x08u   /* IMEI known */
+#define C_NOAPN 0x10u  /* no APN configured */
+#define C_NORECV 0x20u /* AT+QMTCFG=? answered without "recv/mode" */
+#define C_RXBUF 0x40u  /* buffered receive mode set */
+#define C_NODF 0x80u   /* AT+QMTCFG=? answered without "dataformat" */
+#define BG_ONLY C_BC
+#define BC_ONLY C_BG
+
+/* Command text after "AT" of each step, in step order, NUL-separated.
+ * %i client, %k keepalive, %h host, %p port, %c client id, %u ,"user","pass",
+ * %a APN, %m msg id, %q QoS, %t topic, %l length, %s slot, %x "EX" (PUBEX),
+ * %C +QMTCFG=" */
+static const char k_fmt[] =
+    "\0"             /* END */
+    "\0\0\0"         /* AT, PROBE, WAKE */
+    "\0\0\0\0\0"     /* PWRON, WAITRDY, PWROFF, SETTLE, EINT */
+    "E0\0"
+    "I\0"
+    "+CMEE=1\0"
+    "+QURCCFG=\"urcport\",\"uart1\"\0"
+    "+GSN\0"
+    "+CGSN=1\0"
+    "+QMTCFG=?\0"
+    "+QMTPUBEX=?\0"
+    "+QSCLK=0\0"
+    "+QSCLK=1\0"
+    "+QICSGP=1,1,\"%a\"\0"
+    "+QCGDEFCONT=\"IP\",\"%a\"\0"
+    "+CFUN=1\0"
+    "+CFUN=0\0"
+    "+CEREG?\0"
+    "+CSQ\0"
+    "%Cversion\",%i,4\0"
+    "%Cversion\",%i,1\0"
+    "%Ckeepalive\",%i,%k\0"
+    "%Csession\",%i,1\0"
+    "%Crecv/mode\",%i,1,1\0"
+    "%Crecv/mode\",%i,0,1\0"
+    "%Cdataformat\",%i,1,1\0"
+    "%Cshowrecvlen\",%i,1\0"
+    "+QMTOPEN=%i,\"%h\",%p\0"
+    "+QMTCONN=%i,\"%c\"%u\0"
+    "+QMTDISC=%i\0"
+    "+QMTCLOSE=%i\0"
+    "+QPOWD=1\0"
+    "+CFUN=1,1\0"
+    "\0" /* QITEM */
+    "+QMTSUB=%i,%m,\"%t\",%q\0"
+    "+QMTPUB%x=%i,%m,%q,0,\"%t\",%l\0"
+    "+QMTRECV=%i,%s\0"
+    "+QMTRECV?";
+
+static const uint8_t k_flags[] = {
+    0, S_SHORT, S_SHORT | S_OPT, S_SHORT | S_OPT,         /* END AT PROBE WAKE */
+    S_PSEUDO, S_PSEUDO, S_PSEUDO, S_PSEUDO, S_PSEUDO,     /* pins and waits */
+    0, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT,   /* E0 .. PUBEXTEST */
+    S_OPT, S_OPT, S_OPT, S_OPT,                           /* SCLK0 .. APN_BC */
+    S_LONG, S_LONG | S_OPT, 0, S_OPT,                     /* CFUN1 CFUN0 CEREG CSQ */
+    S_OPT, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT, /* QMTCFG */
+    S_HOLD, S_HOLD, S_HOLD | S_OPT, S_HOLD | S_OPT,       /* OPEN CONN DISC CLOSE */
+    S_OPT, S_LONG | S_OPT,                                /* QPOWD RESET */
+    0, 0, 0, S_OPT, S_OPT,                                /* QITEM SUB PUB READ RECVQ */
+};
+
+static const uint8_t k_skip[] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, C_FIXED, 0, BG_ONLY, 0, C_IMEI, 0, BG_ONLY,           /* E0 .. PUBEXTEST */
+    0, 0, BG_ONLY | C_NOAPN, BC_ONLY | C_NOAPN,              /* SCLK0 .. APN_BC */
+    0, 0, 0, 0,                                              /* CFUN1 CFUN0 CEREG CSQ */
+    BG_ONLY, BC_ONLY, 0, 0, BG_ONLY | C_NORECV,              /* VER VER KA SESS RECV1 */
+    BG_ONLY | C_NORECV | C_RXBUF, BC_ONLY | C_NODF, BC_ONLY, /* RECV0 DF SRL */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+/* Scripts: step ids, each script ended by ST_END; a script id is its offset. */
+#define SC_NONE 0u
+#define SC_BOOT 1u
+#define SC_PROBE (SC_BOOT + 3u)
+#define SC_INIT (SC_BOOT + 5u)
+#define SC_ATT (SC_INIT + 12u)
+#define SC_MQTT (SC_ATT + 4u)
+#define SC_CLOSE (SC_MQTT + 11u)
+#define SC_REOPEN (SC_CLOSE + 1u)
+#define SC_OFF (SC_CLOSE + 3u)
+#define SC_SLEEP (SC_OFF + 2u)
+#define SC_WAKE (SC_SLEEP + 2u)
+#define SC_QUEUE (SC_WAKE + 3u)
+#define SC_READ (SC_QUEUE + 2u)
+#define SC_CHECK (SC_READ + 2u)
+#define SC_CFUN (SC_CHECK + 2u)
+#define SC_POWER (SC_CFUN + 2u)
+
+static const uint8_t k_sc[] = {
+    ST_END,
+    /* SC_BOOT (SC_PROBE = its last step) */
+    ST_PROBE, ST_PWRON, ST_WAITRDY, ST_AT, ST_END,
+    /* SC_INIT */
+    ST_E0, ST_ATI, ST_CMEE, ST_URCPORT, ST_GSN, ST_CGSN, ST_CFGTEST, ST_PUBEXTEST, ST_SCLK0,
+    ST_APN_BG, ST_APN_BC, ST_END,
+    /* SC_ATT */
+    ST_CFUN1, ST_CEREG, ST_CSQ, ST_END,
+    /* SC_MQTT */
+    ST_VER_BG, ST_VER_BC, ST_KA, ST_SESS, ST_RECV1, ST_RECV0, ST_DF, ST_SRL, ST_OPEN, ST_CONN,
+    ST_END,
+    /* SC_CLOSE (SC_REOPEN = its last step) */
+    ST_DISC, ST_CLOSE, ST_END,
+    /* SC_OFF */ ST_QPOWD, ST_END,
+    /* SC_SLEEP */ ST_SCLK1, ST_END,
+    /* SC_WAKE */ ST_EINT, ST_SCLK0, ST_END,
+    /* SC_QUEUE */ ST_QITEM, ST_END,
+    /* SC_READ */ ST_READ, ST_END,
+    /* SC_CHECK */ ST_RECVQ, ST_END,
+    /* SC_CFUN */ ST_CFUN0, ST_END,
+    /* SC_POWER */ ST_PWROFF, ST_SETTLE, ST_END,
+};
+
+/* Keep the script offsets above in step with the table. */
+typedef char k_sc_offsets_ok[(sizeof k_sc == SC_POWER + 3u) ? 1 : -1];
+
+/* +QMTSTAT <code> -> the rung it calls for (code 5: normal disconnect). */
+static const uint8_t k_stat_rung[8] = {
+    QUECTEL_REC_REOPEN, QUECTEL_REC_REOPEN, QUECTEL_REC_CFUN, QUECTEL_REC_REOPEN,
+    QUECTEL_REC_REOPEN, QUECTEL_REC_NONE,   QUECTEL_REC_REOPEN, QUECTEL_REC_CFUN,
+};
+
+/* ------------------------------------------------------------------------ */
+/* Small helpers                                                            */
+/* ------------------------------------------------------------------------ */
+
+static bool due(uint32_t now, uint32_t t)
+{
+    return (int32_t)(now - t) >= 0;
+}
+
+static bool prefix(const char *s, const char *p)
+{
+    return strncmp(s, p, strlen(p)) == 0;
+}
+
+static bool is_bc(const quectel_t *q)
+{
+    return (q->cond & C_BC) != 0u;
+}
+
+static void set_dialect(quectel_t *q, uint8_t d)
+{
+    q->dialect = d;
+    q->cond &= (uint8_t)~(C_BC | C_BG);
+    if (d != (uint8_t)QUECTEL_AUTO) {
+        q->cond |= (d == (uint8_t)QUECTEL_BC660K) ? C_BC : C_BG;
+    }
+    q->at.prompt_delay_ms = (d == (uint8_t)QUECTEL_BC660K) ? 500u : 0u;
+}
+
+/* The command text of a step (after "AT"). */
+static const char *fmt(uint8_t id)
+{
+    const char *p = k_fmt;
+    while (id != 0u) {
+        p += strlen(p) + 1u;
+        id--;
+    }
+    return p;
+}
+
+/* Buffered receive: look for messages whose +QMTRECV URC was lost. */
+static bool recv_check(const quectel_t *q)
+{
+    return (q->cond & C_RXBUF) != 0u && (q->feat & F_NOQRECV) == 0u;
+}
+
+static void wait(quectel_t *q, uint32_t ms)
+{
+    q->wait_until = q->now + ms;
+    q->flags |= K_WAIT;
+}
+
+static void start(quectel_t *q, uint8_t sc)
+{
+    q->script = sc;
+    q->pc = sc;
+}
+
+/* Comma-separated integers after "<prefix>:"; returns how many were read. */
+static unsigned ints(const char *l, int32_t *v, unsigned max)
+{
+    const char *p = strchr(l, ':');
+    unsigned n = 0;
+    bool ok;
+    if (p == NULL) {
+        return 0;
+    }
+    p++;
+    while (n < max) {
+        v[n] = quectel_at_num(&p, &ok);
+        if (!ok) {
+            break;
+        }
+        n++;
+        while (*p != ',' && *p != '\0') {
+            p++;
+        }
+        if (*p == '\0') {
+            break;
+        }
+        p++;
+    }
+    return n;
+}
+
+/* Top-level commas (outside quotes) and quotes of a line. */
+static void count(const char *l, size_t n, unsigned *commas, unsigned *quotes, const char **f3)
+{
+    size_t i;
+    *commas = 0;
+    *quotes = 0;
+    for (i = 0; i < n; i++) {
+        if (l[i] == '"') {
+            (*quotes)++;
+        } else if (l[i] == ',' && (*quotes & 1u) == 0u) {
+            (*commas)++;
+            if (*commas == 3u) {
+                *f3 = l + i + 1u;
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Outgoing queue                                                           */
+/* ------------------------------------------------------------------------ */
+
+static uint16_t rec_len(const uint8_t *r)
+{
+    return (uint16_t)(QHDR + r[1] + (uint16_t)(r[2] | (r[3] << 8)));
+}
+
+static void q_pop(quectel_t *q)
+{
+    uint16_t n;
+    if (q->txq_len == 0u) {
+        return;
+    }
+    n = rec_len(q->txq);
+    q->txq_len = (uint16_t)(q->txq_len - n);
+    (void)memmove(q->txq, q->txq + n, q->txq_len);
+}
+
+static int q_push(quectel_t *q, uint8_t kind, const char *topic, const uint8_t *pay, size_t plen,
+                  uint8_t qos)
+{
+    size_t tlen;
+    uint8_t *r;
+    if (topic == NULL || (pay == NULL && plen != 0u) || qos > 2u) {
+        return OTA_ERR_PARAM;
+    }
+    if (q->link != (uint8_t)OTA_LINK_UP) {
+        return OTA_ERR_STATE;
+    }
+    tlen = strlen(topic);
+    if (tlen == 0u || tlen + 48u > QUECTEL_CFG_CMD_MAX || (is_bc(q) && plen > HEX_MAX)) {
+        return OTA_ERR_RANGE;
+    }
+    if (plen + tlen + QHDR > (size_t)QUECTEL_CFG_TXQ_SIZE - q->txq_len) {
+        return OTA_ERR_NOSPACE;
+    }
+    r = q->txq + q->txq_len;
+    r[0] = (uint8_t)(kind | (uint8_t)(qos << 2));
+    r[1] = (uint8_t)tlen;
+    r[2] = (uint8_t)(plen & 0xFFu);
+    r[3] = (uint8_t)(plen >> 8);
+    (void)memcpy(r + QHDR, topic, tlen);
+    if (plen != 0u) {
+        (void)memcpy(r + QHDR + tlen, pay, plen);
+    }
+    q->txq_len = (uint16_t)(q->txq_len + QHDR + tlen + plen);
+    q->flags |= K_KICK;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Recovery                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void ok_reset(quectel_t *q)
+{
+    q->st.recovery = QUECTEL_REC_NONE;
+    q->power_backoff = q->cfg->backoff_ms << 4;
+}
+
+static void link_fail(quectel_t *q)
+{
+    if ((q->want & W_MQTT) != 0u) {
+        q->want &= (uint8_t)~W_MQTT;
+        q->link = (uint8_t)OTA_LINK_FAILED;
+    }
+}
+
+/* The module's MQTT client is gone. An established connection is reported
+ * lost (no automatic reconnect); one being made keeps being tried. */
+static void mqtt_lost(quectel_t *q)
+{
+    if ((q->flags & K_CONN) != 0u) {
+        link_fail(q);
+    }
+    q->flags &= (uint16_t)~(K_OPEN | K_CONN);
+    q->txq_len = 0;
+    q->slots = 0;
+    if (q->async == ST_SUB || q->async == ST_PUB) {
+        q->async = 0;
+    }
+}
+
+static uint32_t capped(const quectel_t *q, uint32_t ms)
+{
+    return ms > q->cfg->backoff_max_ms ? q->cfg->backoff_max_ms : ms;
+}
+
+/* Something failed: climb one rung (at least to 'min') and wait before it. */
+static void fail(quectel_t *q, uint8_t min)
+{
+    uint8_t r = (q->rung != 0u) ? q->rung : (uint8_t)(q->st.recovery + 1u);
+    uint32_t d;
+    if (r < min) {
+        r = min;
+    }
+    if (r > (uint8_t)QUECTEL_REC_POWER) {
+        r = QUECTEL_REC_POWER;
+    }
+    q->async = 0;
+    q->rung = r;
+    q->st.recovery = r;
+    if (r > q->st.max_recovery) {
+        q->st.max_recovery = r;
+    }
+    if (r == (uint8_t)QUECTEL_REC_POWER) {
+        d = q->power_backoff;
+        q->power_backoff = capped(q, q->power_backoff * 2u);
+    } else {
+        d = q->cfg->backoff_ms << (r - 1u);
+    }
+    wait(q, capped(q, d));
+}
+
+static void rung_start(quectel_t *q)
+{
+    uint8_t r = q->rung;
+    q->rung = 0;
+    q->st.recoveries++;
+    switch (r) {
+    case QUECTEL_REC_RETRY:
+        return; /* q->pc still points at the failed step */
+    case QUECTEL_REC_PROBE:
+        q->saved_script = q->script;
+        q->saved_pc = q->pc;
+        start(q, SC_PROBE);
+        return;
+    default:
+        break;
+    }
+    /* An established connection does not survive the rungs above; a
+     * connection being made keeps being tried (the user has its timeout). */
+    if ((q->flags & K_CONN) != 0u) {
+        mqtt_lost(q);
+    }
+    if (r == (uint8_t)QUECTEL_REC_REOPEN) {
+        q->flags &= (uint16_t)~K_OPEN;
+        start(q, SC_REOPEN);
+    } else if (r == (uint8_t)QUECTEL_REC_CFUN) {
+        q->flags &= (uint16_t)~(K_ATT | K_OPEN);
+        start(q, SC_CFUN);
+    } else {
+        start(q, SC_POWER);
+    }
+}
+
+static void pins(const quectel_t *q, uint8_t which, bool on)
+{
+    const quectel_gpio_t *g = &q->cfg->gpio;
+    if ((which & PIN_PWRKEY) != 0u && g->pwrkey != NULL) {
+        g->pwrkey(g->ctx, on);
+    }
+    if ((which & PIN_RESET) != 0u && g->reset != NULL) {
+        g->reset(g->ctx, on);
+    }
+    if ((which & PIN_EINT) != 0u && g->psm_eint != NULL) {
+        g->psm_eint(g->ctx, on);
+    }
+}
+
+/* Forget the module's state (it restarted or switched off). */
+static void forget(quectel_t *q)
+{
+    quectel_at_abort(&q->at);
+    mqtt_lost(q);
+    if (q->pins != 0u) {
+        pins(q, q->pins, false);
+        q->pins = 0;
+    }
+    q->flags &= (uint16_t)~(K_LOST | K_WAIT | K_WOKE);
+    q->async = 0;
+    q->rung = 0;
+    q->step = 0;
+    q->tries = 0;
+    q->creg = 0;
+    start(q, SC_NONE);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Scripts                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static void script_done(quectel_t *q)
+{
+    uint8_t sc = q->script;
+    start(q, SC_NONE);
+    switch (sc) {
+    case SC_BOOT:
+        q->flags |= K_ALIVE;
+        break;
+    case SC_PROBE:
+        q->script = q->saved_script;
+        q->pc = q->saved_pc;
+        break;
+    case SC_INIT:
+        q->flags = (uint16_t)((q->flags | K_INIT) & ~K_BOOTED);
+        if (q->dialect == (uint8_t)QUECTEL_AUTO) {
+            set_dialect(q, QUECTEL_BG95);
+        }
+        break;
+    case SC_ATT:
+        q->flags |= K_ATT;
+        if ((q->want & W_MQTT) == 0u) {
+            ok_reset(q); /* the goal was the network */
+        }
+        break;
+    case SC_MQTT:
+        q->flags |= K_CONN;
+        if ((q->want & W_MQTT) != 0u) {
+            q->link = (uint8_t)OTA_LINK_UP;
+        }
+        q->phase_deadline = q->now + RECV_CHECK_MS;
+        ok_reset(q);
+        break;
+    case SC_CLOSE:
+    case SC_REOPEN:
+        q->flags &= (uint16_t)~(K_OPEN | K_CONN);
+        break;
+    case SC_OFF:
+    case SC_POWER:
+        q->flags &= (uint16_t)~K_LOST;
+        break;
+    default:
+        break;
+    }
+}
+
+static void advance(quectel_t *q)
+{
+    q->pc++;
+    if (k_sc[q->pc] == ST_END) {
+        script_done(q);
+    }
+}
+
+/* Connected: read buffered messages, send the queue, look for lost URCs. */
+static bool choose_connected(quectel_t *q)
+{
+    if ((q->flags & K_CONN) == 0u) {
+        return false;
+    }
+    if (q->slots != 0u) {
+        start(q, SC_READ);
+    } else if (q->async == 0u && q->txq_len != 0u) {
+        start(q, SC_QUEUE);
+    } else if (recv_check(q) && due(q->now, q->phase_deadline)) {
+        q->phase_deadline = q->now + RECV_CHECK_MS;
+        start(q, SC_CHECK);
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* The next script when none runs; false when there is nothing to do. */
+static bool choose(quectel_t *q)
+{
+    uint16_t k = q->flags;
+    uint8_t w = q->want;
+    if ((w & W_OFF) != 0u) {
+        if ((k & K_ALIVE) == 0u) {
+            return false;
+        }
+        start(q, ((k & K_OPEN) != 0u) ? SC_CLOSE : SC_OFF);
+        return true;
+    }
+    if ((k & K_ALIVE) == 0u || (k & K_INIT) == 0u) {
+        if ((w & (W_NET | W_MQTT)) == 0u) {
+            return false;
+        }
+        start(q, ((k & K_ALIVE) == 0u) ? SC_BOOT : SC_INIT);
+        return true;
+    }
+    if ((k & K_OPEN) != 0u && ((w & W_MQTT) == 0u || (k & K_CONN) == 0u) && q->txq_len == 0u) {
+        start(q, SC_CLOSE);
+        return true;
+    }
+    if (((w & W_SLEEP) != 0u) != ((k & K_SCLK) != 0u)) {
+        start(q, ((w & W_SLEEP) != 0u) ? SC_SLEEP : SC_WAKE);
+        return true;
+    }
+    if ((w & (W_NET | W_MQTT)) != 0u && (k & K_ATT) == 0u) {
+        q->phase_deadline = q->now + q->cfg->attach_timeout_ms;
+        start(q, SC_ATT);
+        return true;
+    }
+    if ((w & W_MQTT) != 0u && (k & K_CONN) == 0u) {
+        q->feat &= (uint16_t)~F_MODES;
+        q->cond &= (uint8_t)~C_RXBUF;
+        start(q, SC_MQTT);
+        return true;
+    }
+    return choose_connected(q);
+}
+
+static bool skip(const quectel_t *q, uint8_t id)
+{
+    return (q->cond & k_skip[id]) != 0u;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Building and starting commands                                           */
+/* ------------------------------------------------------------------------ */
+
+static void put_str(quectel_at_t *e, const char *s, size_t n)
+{
+    size_t room = (size_t)QUECTEL_CFG_CMD_MAX - e->cmd_len; /* lengths were checked before */
+    if (n > room) {
+        n = room;
+    }
+    (void)memcpy(e->cmd + e->cmd_len, s, n);
+    e->cmd_len = (uint16_t)(e->cmd_len + n);
+}
+
+static void put_cstr(quectel_at_t *e, const char *s)
+{
+    put_str(e, s, strlen(s));
+}
+
+static void put_num(quectel_at_t *e, uint32_t v)
+{
+    char b[10];
+    size_t i = sizeof b;
+    do {
+        b[--i] = (char)('0' + (v % 10u));
+        v /= 10u;
+    } while (v != 0u && i > 0u);
+    put_str(e, b + i, sizeof b - i);
+}
+
+/* %u: ,"user"[,"password"] when given. */
+static void put_auth(quectel_at_t *e, const ota_mqtt_conn_t *c)
+{
+    if (c->username == NULL || c->username[0] == '\0') {
+        return;
+    }
+    put_cstr(e, ",\"");
+    put_cstr(e, c->username);
+    put_cstr(e, "\"");
+    if (c->password != NULL && c->password[0] != '\0') {
+        put_cstr(e, ",\"");
+        put_cstr(e, c->password);
+        put_cstr(e, "\"");
+    }
+}
+
+static void put_field(quectel_t *q, char f)
+{
+    quectel_at_t *e = &q->at;
+    const uint8_t *r = q->txq;
+    uint32_t plen = (uint32_t)(r[2] | (r[3] << 8));
+    switch (f) {
+    case 'i': put_num(e, q->cfg->client_idx); break;
+    case 'k': put_num(e, q->conn.keepalive_s); break;
+    case 'p': put_num(e, q->conn.port); break;
+    case 'm': put_num(e, q->msgid); break;
+    case 's': put_num(e, q->slot); break;
+    case 'q': put_num(e, (uint32_t)(r[0] >> 2) & 3u); break;
+    case 'l': put_num(e, ((q->feat & (F_HEX | F_HEX2)) == (F_HEX | F_HEX2)) ? 2u * plen : plen); break;
+    case 'h': put_cstr(e, q->conn.host); break;
+    case 'c': put_cstr(e, q->conn.client_id); break;
+    case 'a': put_cstr(e, q->cfg->apn); break;
+    case 't': put_str(e, (const char *)r + QHDR, r[1]); break;
+    case 'u': put_auth(e, &q->conn); break;
+    case 'C': put_cstr(e, "+QMTCFG=\""); break;
+    default: /* 'x' */
+        if ((q->feat & F_PUBEX) != 0u) {
+            put_cstr(e, "EX");
+        }
+        break;
+    }
+}
+
+static uint32_t step_timeout(const quectel_t *q, uint8_t id)
+{
+    uint8_t f = k_flags[id];
+    if (id == ST_WAKE) {
+        return 300u;
+    }
+    if ((f & S_SHORT) != 0u) {
+        return 1000u;
+    }
+    return ((f & S_LONG) != 0u) ? q->cfg->cfun_timeout_ms : q->cfg->cmd_timeout_ms;
+}
+
+static void cmd_start(quectel_t *q, uint8_t id)
+{
+    quectel_at_t *e = &q->at;
+    const char *f = fmt(id);
+    const uint8_t *r = q->txq;
+    q->step = id;
+    e->cmd_len = 0;
+    put_cstr(e, "AT");
+    for (; *f != '\0'; f++) {
+        if (*f == '%' && f[1] != '\0') {
+            f++;
+            put_field(q, *f);
+        } else {
+            put_str(e, f, 1u);
+        }
+    }
+    if (id == ST_PUB) {
+        uint16_t plen = (uint16_t)(r[2] | (r[3] << 8));
+        const uint8_t *pay = r + QHDR + r[1];
+        if ((q->feat & F_HEX) != 0u) {
+            put_cstr(e, ",\"");
+            quectel_at_start(e, q->cfg->cmd_timeout_ms, AT_DATA_HEX, pay, plen, "\"\r");
+        } else {
+            put_cstr(e, "\r");
+            quectel_at_start(e, q->cfg->cmd_timeout_ms, AT_DATA_PROMPT, pay, plen, "");
+        }
+        return;
+    }
+    put_cstr(e, "\r");
+    quectel_at_start(e, step_timeout(q, id), AT_DATA_NONE, NULL, 0, "");
+}
+
+static void pulse(quectel_t *q, uint8_t pin, uint32_t ms)
+{
+    pins(q, pin, true);
+    q->pins = pin;
+    wait(q, ms);
+}
+
+/* Steps without a command: pins and waits. */
+static void pseudo(quectel_t *q, uint8_t id)
+{
+    const quectel_gpio_t *g = &q->cfg->gpio;
+    switch (id) {
+    case ST_PWRON:
+        if (g->pwrkey != NULL) {
+            pulse(q, PIN_PWRKEY, 700u);
+            return;
+        }
+        break;
+    case ST_WAITRDY:
+        wait(q, q->cfg->boot_timeout_ms);
+        break;
+    case ST_PWROFF:
+        if (g->reset != NULL) {
+            pulse(q, PIN_RESET, 300u);
+        } else if (g->pwrkey != NULL) {
+            pulse(q, PIN_PWRKEY, 800u);
+        } else {
+            cmd_start(q, ST_RESET);
+        }
+        return;
+    case ST_SETTLE:
+        wait(q, 2000u);
+        break;
+    default: /* ST_EINT */
+        if (g->psm_eint != NULL) {
+            pulse(q, PIN_EINT, 300u);
+            return;
+        }
+        break;
+    }
+    advance(q);
+}
+
+static void step_run(quectel_t *q, uint8_t id)
+{
+    if (id == ST_QITEM) {
+        id = ((q->txq[0] & 3u) == KIND_PUB) ? ST_PUB : ST_SUB;
+        q->msgid = (uint16_t)((q->msgid == 65535u) ? 1u : q->msgid + 1u);
+        if ((q->txq[0] & 0x0Cu) == 0u && id == ST_PUB) {
+            q->msgid = 0; /* QoS 0 publishes carry message id 0 */
+        }
+    }
+    if (skip(q, id)) {
+        advance(q);
+        return;
+    }
+    if ((k_flags[id] & S_PSEUDO) != 0u) {
+        pseudo(q, id);
+        return;
+    }
+    if ((q->flags & (K_SCLK | K_WOKE)) == K_SCLK) {
+        cmd_start(q, ST_WAKE); /* the UART may sleep: this AT may be lost */
+        return;
+    }
+    if (id == ST_READ) {
+        uint8_t s = 0;
+        while (s < 4u && (q->slots & (1u << s)) == 0u) {
+            s++;
+        }
+        q->slot = s;
+        q->slots &= (uint8_t)~(1u << s);
+    }
+    cmd_start(q, id);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Step results                                                             */
+/* ------------------------------------------------------------------------ */
+
+static void async_arm(quectel_t *q, uint8_t id)
+{
+    uint32_t t = q->cfg->mqtt_timeout_ms;
+    if (id == ST_OPEN) {
+        t = q->cfg->open_timeout_ms;
+    } else if (id == ST_DISC || id == ST_CLOSE) {
+        t = q->cfg->cmd_timeout_ms;
+    }
+    q->async = id;
+    q->async_deadline = q->now + t;
+}
+
+/* A queued item was refused with ERROR: retry it once, then drop it. */
+static void item_error(quectel_t *q, uint8_t id)
+{
+    uint8_t *h = q->txq;
+    if (id == ST_PUB && (q->feat & F_PUBEX) != 0u) {
+        q->feat &= (uint16_t)~F_PUBEX; /* try the AT+QMTPUB fixed-length form */
+        return;
+    }
+    if (id == ST_PUB) {
+        q->feat ^= F_HEX2; /* BC660K: the other reading of <msg_len> */
+    }
+    h[0] = (uint8_t)(h[0] + 0x10u);
+    if (h[0] >= 0x20u) {
+        q->st.tx_failed++;
+        q_pop(q);
+    }
+}
+
+static void step_ok(quectel_t *q, uint8_t id)
+{
+    switch (id) {
+    case ST_PROBE: /* the module is on */
+        start(q, SC_NONE);
+        q->flags |= K_ALIVE;
+        return;
+    case ST_CFGTEST:
+        q->cond |= (uint8_t)(((q->feat & F_SAW_RECV) != 0u) ? 0u : C_NORECV);
+        q->cond |= (uint8_t)(((q->feat & F_SAW_DF) != 0u) ? 0u : C_NODF);
+        break;
+    case ST_RECV1:
+        q->cond |= C_RXBUF;
+        q->feat |= F_RX_LEN;
+        break;
+    case ST_RECV0:
+    case ST_SRL: q->feat |= F_RX_LEN; break;
+    case ST_DF: q->feat |= F_HEX; break;
+    case ST_CEREG:
+        if (q->creg != 2u && q->creg != 6u) { /* stat 1 or 5 */
+            if (due(q->now, q->phase_deadline)) {
+                q->st.timeouts++;
+                fail(q, QUECTEL_REC_NONE);
+            } else {
+                wait(q, REG_POLL_MS);
+            }
+            return;
+        }
+        break;
+    case ST_SUB:
+    case ST_PUB:
+        async_arm(q, id);
+        break;
+    default:
+        if ((k_flags[id] & S_HOLD) != 0u) {
+            async_arm(q, id);
+            return;
+        }
+        break;
+    }
+    advance(q);
+}
+
+static void step_error(quectel_t *q, uint8_t id)
+{
+    q->st.last_cme = q->at.cme;
+    if (id == ST_PROBE) { /* an answer, even ERROR, means the module is on */
+        step_ok(q, id);
+        return;
+    }
+    if (id == ST_SUB || id == ST_PUB) {
+        item_error(q, id);
+        start(q, SC_NONE);
+        return;
+    }
+    if (id == ST_RECVQ) {
+        q->feat |= F_NOQRECV;
+    }
+    if ((k_flags[id] & S_OPT) == 0u) {
+        q->st.errors++;
+        fail(q, QUECTEL_REC_NONE);
+        return;
+    }
+    advance(q);
+}
+
+/* No answer in time. */
+static void step_silent(quectel_t *q, uint8_t id)
+{
+    if (id == ST_PROBE && ++q->tries < 3u) {
+        return; /* ask again: a sleeping UART may lose the first AT */
+    }
+    q->tries = 0;
+    if (id == ST_PROBE || id == ST_RESET) {
+        advance(q); /* off: press the key / wait for the restart */
+        return;
+    }
+    fail(q, (q->script == SC_BOOT) ? QUECTEL_REC_POWER : QUECTEL_REC_NONE);
+}
+
+static void step_done(quectel_t *q, uint8_t res)
+{
+    uint8_t id = q->step;
+    q->step = 0;
+    if (id == ST_WAKE) {
+        q->tries++;
+        if (res == AT_OK || q->tries >= 3u) {
+            q->flags |= K_WOKE;
+            q->tries = 0;
+        }
+        return;
+    }
+    q->flags &= (uint16_t)~K_WOKE;
+    if (id == ST_SCLK0 || id == ST_SCLK1) { /* whatever the answer: do not insist */
+        q->flags = (uint16_t)((id == ST_SCLK1) ? (q->flags | K_SCLK) : (q->flags & ~K_SCLK));
+    }
+    if (id == ST_ATI && q->dialect == (uint8_t)QUECTEL_AUTO) {
+        set_dialect(q, QUECTEL_BG95); /* not recognised */
+    }
+    if (q->rung != 0u || id == ST_END) {
+        return; /* a recovery was decided meanwhile */
+    }
+    if (res == AT_OK) {
+        step_ok(q, id);
+    } else if (res == AT_ERROR) {
+        step_error(q, id);
+    } else {
+        q->st.timeouts++;
+        step_silent(q, id);
+    }
+}
+
+static void async_result(quectel_t *q, uint8_t id, int32_t res, int32_t ret)
+{
+    switch (id) {
+    case ST_OPEN:
+        if (res != 0) {
+            fail(q, (res == 2) ? QUECTEL_REC_REOPEN : QUECTEL_REC_NONE);
+            return;
+        }
+        q->flags |= K_OPEN;
+        break;
+    case ST_CONN:
+        if (res != 0) {
+            fail(q, QUECTEL_REC_NONE);
+            return;
+        }
+        if (ret != 0) { /* refused by the broker: not a module fault */
+            q->st.tx_failed++;
+            link_fail(q);
+            mqtt_lost(q);
+            q->flags |= K_OPEN;
+            start(q, SC_NONE);
+            return;
+        }
+        break;
+    case ST_SUB:
+    case ST_PUB:
+        q_pop(q);
+        if (res == 0 || res == 1) {
+            q->st.tx_msgs += (id == ST_PUB) ? 1u : 0u;
+            ok_reset(q);
+        } else {
+            q->st.tx_failed++;
+        }
+        return;
+    default: /* DISC, CLOSE */
+        break;
+    }
+    advance(q);
+}
+
+static void async_timeout(quectel_t *q)
+{
+    uint8_t id = q->async;
+    q->async = 0;
+    q->st.timeouts++;
+    if ((k_flags[id] & S_OPT) != 0u) {
+        advance(q);
+        return;
+    }
+    fail(q, QUECTEL_REC_NONE);
+}
+
+/* +QMTxxx: <id>,[<msgid>,]<result>[,<value>] for the awaited step. */
+static bool async_line(quectel_t *q, const char *l)
+{
+    const char *f = fmt(q->async);
+    size_t n = (size_t)(strchr(f, (q->async == ST_PUB) ? '%' : '=') - f);
+    const char *p = l + n;
+    int32_t v[4] = {0, 0, 0, 0};
+    bool item = q->async == ST_SUB || q->async == ST_PUB;
+    unsigned got;
+    if (strncmp(l, f, n) != 0) {
+        return false;
+    }
+    if (p[0] == 'E' && p[1] == 'X') {
+        p += 2;
+    }
+    if (*p != ':') {
+        return false;
+    }
+    got = ints(p, v, 4u);
+    if (got < (item ? 3u : 2u) || v[0] != (int32_t)q->cfg->client_idx ||
+        (item && v[1] != (int32_t)q->msgid)) {
+        return false;
+    }
+    n = q->async;
+    q->async = 0;
+    async_result(q, (uint8_t)n, item ? v[2] : v[1], item ? 0 : v[2]);
+    return true;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lines from the module                                                    */
+/* ------------------------------------------------------------------------ */
+
+static void deliver(quectel_t *q, const char *hdr, const uint8_t *pay, size_t len)
+{
+    const char *t = strchr(hdr, '"');
+    const char *end = (t != NULL) ? strchr(t + 1, '"') : NULL;
+    int32_t id;
+    if (end == NULL || ints(hdr, &id, 1u) != 1u || id != (int32_t)q->cfg->client_idx) {
+        q->st.rx_dropped++;
+        return;
+    }
+    if (q->on_msg == NULL || (q->want & W_MQTT) == 0u) {
+        return;
+    }
+    q->st.rx_msgs++;
+    ok_reset(q);
+    q->on_msg(q->msg_arg, t + 1, (size_t)(end - t - 1), pay, len);
+}
+
+void quectel_on_payload(void *owner, const char *hdr, size_t hlen, const uint8_t *pay, size_t len,
+                        bool ok)
+{
+    quectel_t *q = owner;
+    (void)hlen;
+    if (!ok) {
+        q->st.rx_dropped++;
+        return;
+    }
+    deliver(q, hdr, pay, len);
+}
+
+/* At each ',' of a "+..." line: switch to a raw or hex payload read. */
+void quectel_on_field(void *owner, const char *line, size_t len)
+{
+    quectel_t *q = owner;
+    unsigned commas, quotes;
+    const char *f3 = NULL;
+    const char *p;
+    bool ok;
+    int32_t n;
+    if (!prefix(line, "+QMTRECV:")) {
+        return;
+    }
+    count(line, len, &commas, &quotes, &f3);
+    if (quotes != 2u) {
+        return;
+    }
+    if (commas == 3u && (q->feat & F_HEX) != 0u) {
+        quectel_at_hex(&q->at);
+        return;
+    }
+    if (commas != 4u || (q->feat & (F_RX_LEN | F_HEX)) != F_RX_LEN) {
+        return;
+    }
+    p = f3;
+    n = quectel_at_num(&p, &ok);
+    if (ok && *p == ',' && n >= 0) {
+        quectel_at_raw(&q->at, (uint32_t)n);
+    }
+}
+
+/* +QMTRECV: <id>,<slot> (buffered) or <id>,<s0>..<s4> (AT+QMTRECV?). */
+static void recv_slots(quectel_t *q, const char *l)
+{
+    int32_t v[6];
+    unsigned i;
+    unsigned got = ints(l, v, 6u);
+    if (got == 0u || v[0] != (int32_t)q->cfg->client_idx) {
+        return;
+    }
+    if (got == 2u && v[1] >= 0 && v[1] <= 4) {
+        q->slots |= (uint8_t)(1u << v[1]);
+    }
+    for (i = 1; got == 6u && i < 6u; i++) {
+        q->slots |= (uint8_t)((v[i] == 1) ? (1u << (i - 1u)) : 0u);
+    }
+}
+
+/* A +QMTRECV line that was not read as a raw payload. */
+static void recv_line(quectel_t *q, const char *l, size_t n)
+{
+    unsigned commas, quotes;
+    const char *f3 = NULL;
+    count(l, n, &commas, &quotes, &f3);
+    if (quotes == 0u) {
+        recv_slots(q, l);
+        return;
+    }
+    if (commas < 3u || f3 == NULL) {
+        q->st.rx_dropped++;
+        return;
+    }
+    /* No length: the payload is the rest of the line (text only). */
+    n = (size_t)(l + n - f3);
+    if (n >= 2u && f3[0] == '"' && f3[n - 1u] == '"') {
+        f3++;
+        n -= 2u;
+    }
+    deliver(q, l, (const uint8_t *)f3, n);
+}
+
+static void qmtstat(quectel_t *q, const char *l)
+{
+    int32_t v[2];
+    uint8_t r = QUECTEL_REC_REOPEN;
+    if (ints(l, v, 2u) != 2u || v[0] != (int32_t)q->cfg->client_idx) {
+        return;
+    }
+    q->st.last_qmtstat = (uint8_t)v[1];
+    mqtt_lost(q);
+    if (v[1] >= 0 && v[1] < 8) {
+        r = k_stat_rung[v[1]];
+    }
+    if (r != QUECTEL_REC_NONE) {
+        fail(q, r);
+    }
+}
+
+static void cereg(quectel_t *q, const char *l)
+{
+    const char *p = strchr(l, ':') + 1;
+    bool ok;
+    int32_t stat = quectel_at_num(&p, &ok);
+    /* Read form "<n>,<stat>,..." or URC form "<stat>[,"<tac>",...]". */
+    if (*p == ',' && p[1] >= '0' && p[1] <= '9') {
+        p++;
+        stat = quectel_at_num(&p, &ok);
+    }
+    if (!ok || stat < 0 || stat > 5) {
+        return;
+    }
+    q->creg = (uint8_t)(stat + 1);
+    if (stat != 1 && stat != 5) {
+        q->flags &= (uint16_t)~K_ATT;
+    }
+}
+
+static void take_imei(quectel_t *q, const char *p)
+{
+    size_t n = 0;
+    while (*p == ' ' || *p == '"') {
+        p++;
+    }
+    while (p[n] >= '0' && p[n] <= '9' && n < QUECTEL_IMEI_MAX) {
+        n++;
+    }
+    if (n >= 14u && (p[n] == '\0' || p[n] == '"')) {
+        (void)memcpy(q->imei, p, n);
+        q->imei[n] = '\0';
+        q->cond |= C_IMEI;
+    }
+}
+
+/* Prefixes of the "+..." lines the driver reads, in plus_line's order; the
+ * list ends with an empty string (two NULs). */
+static const char k_plus[] = "+QMTRECV:\0+QMTSTAT:\0+CEREG:\0+CSQ:\0+CGSN:\0+QMTCFG:\0+QMTPUBEX:\0";
+
+static unsigned plus_kind(const char *l)
+{
+    const char *p = k_plus;
+    unsigned i = 0;
+    while (*p != '\0' && !prefix(l, p)) {
+        p += strlen(p) + 1u;
+        i++;
+    }
+    return i;
+}
+
+/* Answers to the feature probes; false when no probe runs. */
+static bool probe_line(quectel_t *q, const char *l, unsigned kind)
+{
+    const char *last = strrchr(l, ',');
+    if (kind == 5u && q->step == ST_CFGTEST) {
+        q->feat |= (uint16_t)((strstr(l, "recv/mode") != NULL) ? F_SAW_RECV : 0u);
+        q->feat |= (uint16_t)((strstr(l, "dataformat") != NULL) ? F_SAW_DF : 0u);
+        return true;
+    }
+    if (kind != 6u || q->step != ST_PUBEXTEST) {
+        return false;
+    }
+    /* AT+QMTPUBEX=? whose last parameter is a length range, not "<msg>" */
+    if (last != NULL && strchr(last, '"') == NULL && strpbrk(last, "0123456789") != NULL) {
+        q->feat |= F_PUBEX;
+    }
+    return true;
+}
+
+static bool plus_line(quectel_t *q, const char *l, size_t n)
+{
+    int32_t v[2];
+    unsigned kind = plus_kind(l);
+    switch (kind) {
+    case 0: recv_line(q, l, n); break;
+    case 1: qmtstat(q, l); break;
+    case 2: cereg(q, l); break;
+    case 3:
+        q->rssi = (int8_t)((ints(l, v, 1u) == 1u && v[0] >= 0 && v[0] <= 31) ? v[0] : -1);
+        break;
+    case 4: take_imei(q, l + 6); break;
+    case 5:
+    case 6: return probe_line(q, l, kind);
+    default: return false;
+    }
+    return true;
+}
+
+static void on_ready(quectel_t *q, bool app)
+{
+    if (app && (q->flags & K_BOOTED) != 0u) {
+        if (q->pc == SC_NONE) { /* APP RDY after RDY: settled */
+            q->wait_until = q->now;
+        }
+        return;
+    }
+    q->st.restarts++;
+    forget(q);
+    q->flags |= K_ALIVE | K_BOOTED;
+    wait(q, (app || is_bc(q)) ? 300u : 2000u);
+}
+
+static bool plain_line(quectel_t *q, const char *l, size_t n)
+{
+    if (strcmp(l, "RDY") == 0 || strcmp(l, "APP RDY") == 0) {
+        on_ready(q, l[0] == 'A');
+        return true;
+    }
+    if (n >= 4u && strcmp(l + n - 4u, "DOWN") == 0) { /* POWERED DOWN, ... POWER DOWN */
+        if (q->script != SC_POWER) {
+            forget(q);
+        }
+        q->flags &= (uint16_t)~K_LOST;
+        return true;
+    }
+    if (q->step == ST_ATI && q->dialect == (uint8_t)QUECTEL_AUTO && l[0] == 'B') {
+        if (l[1] == 'G') {
+            set_dialect(q, QUECTEL_BG95);
+        } else if (l[1] == 'C') {
+            set_dialect(q, QUECTEL_BC660K);
+        }
+        return true;
+    }
+    if (q->step == ST_GSN) {
+        take_imei(q, l);
+        return true;
+    }
+    return false;
+}
+
+void quectel_on_done(void *owner)
+{
+    quectel_t *q = owner;
+    q->at.state = AT_IDLE;
+    step_done(q, q->at.result);
+}
+
+void quectel_on_line(void *owner, const char *line, size_t len)
+{
+    quectel_t *q = owner;
+    bool used;
+    if (q->async != 0u && async_line(q, line)) {
+        return;
+    }
+    used = (line[0] == '+') ? plus_line(q, line, len) : plain_line(q, line, len);
+    if (!used && !quectel_at_busy(&q->at)) {
+        q->st.ignored++;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Poll                                                                     */
+/* ------------------------------------------------------------------------ */
+
+static bool next_action(quectel_t *q)
+{
+    if (q->async != 0u && due(q->now, q->async_deadline)) {
+        async_timeout(q);
+        return true;
+    }
+    if ((q->flags & K_WAIT) != 0u) {
+        if (!due(q->now, q->wait_until)) {
+            return false;
+        }
+        q->flags &= (uint16_t)~K_WAIT;
+        if (q->pins != 0u) {
+            pins(q, q->pins, false);
+            q->pins = 0;
+            advance(q);
+            return true;
+        }
+    }
+    if (q->rung != 0u) {
+        rung_start(q);
+        return true;
+    }
+    if (k_sc[q->pc] != ST_END) {
+        if (q->async != 0u && (k_flags[q->async] & S_HOLD) != 0u) {
+            return false;
+        }
+        step_run(q, k_sc[q->pc]);
+        return true;
+    }
+    return choose(q);
+}
+
+static ota_status_t run(quectel_t *q)
+{
+    ota_status_t rc = OTA_OK;
+    unsigned i;
+    q->flags &= (uint16_t)~K_KICK;
+    q->at.now = q->now;
+    for (i = 0; i < 32u; i++) {
+        if (quectel_at_pump(&q->at) != 0) {
+            rc = OTA_ERR_PORT;
+        }
+        if (quectel_at_busy(&q->at) || !next_action(q)) {
+            return rc;
+        }
+    }
+    q->flags |= K_KICK;
+    return rc;
+}
+
+ota_status_t quectel_poll(quectel_t *q, uint32_t now_ms)
+{
+    uint8_t buf[64];
+    ota_status_t rc = OTA_OK;
+    unsigned i;
+    if (q == NULL || q->cfg == NULL) {
+        return OTA_ERR_PARAM;
+    }
+    q->now = now_ms;
+    q->at.now = now_ms;
+    for (i = 0; i < 32u; i++) {
+        int n = q->at.uart.read(q->at.uart.ctx, buf, sizeof buf);
+        if (n <= 0) {
+            rc = (n < 0) ? OTA_ERR_PORT : OTA_OK;
+            break;
+        }
+        quectel_at_rx(&q->at, buf, (size_t)n > sizeof buf ? sizeof buf : (size_t)n);
+    }
+    if (run(q) != OTA_OK) {
+        rc = OTA_ERR_PORT;
+    }
+    return rc;
+}
+
+static void earliest(bool *any, uint32_t *best, uint32_t t)
+{
+    if (!*any || (int32_t)(t - *best) < 0) {
+        *best = t;
+    }
+    *any = true;
+}
+
+bool quectel_next_deadline(const quectel_t *q, uint32_t *at)
+{
+    bool any = false;
+    if (q == NULL || at == NULL || q->cfg == NULL) {
+        return false;
+    }
+    if ((q->flags & K_KICK) != 0u) {
+        earliest(&any, at, q->now);
+    }
+    if (quectel_at_busy(&q->at)) {
+        earliest(&any, at, q->at.deadline);
+    }
+    if (q->async != 0u) {
+        earliest(&any, at, q->async_deadline);
+    }
+    if ((q->flags & K_WAIT) != 0u) {
+        earliest(&any, at, q->wait_until);
+    }
+    if (q->at.rx_mode != AT_RX_LINE) {
+        earliest(&any, at, q->at.rx_until);
+    }
+    if ((q->flags & K_CONN) != 0u && recv_check(q)) {
+        earliest(&any, at, q->phase_deadline);
+    }
+    return any;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Public API, transport and modem                                          */
+/* ------------------------------------------------------------------------ */
+
+void quectel_config_defaults(quectel_config_t *cfg)
+{
+    if (cfg == NULL) {
+        return;
+    }
+    (void)memset(cfg, 0, sizeof *cfg);
+    cfg->dialect = QUECTEL_AUTO;
+    cfg->cmd_timeout_ms = 5000u;
+    cfg->cfun_timeout_ms = 30000u;
+    cfg->boot_timeout_ms = 15000u;
+    cfg->attach_timeout_ms = 120000u;
+    cfg->open_timeout_ms = 75000u;
+    cfg->mqtt_timeout_ms = 30000u;
+    cfg->backoff_ms = 1000u;
+    cfg->backoff_max_ms = 600000u;
+}
+
+ota_status_t quectel_init(quectel_t *q, const quectel_config_t *cfg)
+{
+    if (q == NULL || cfg == NULL || cfg->uart.write == NULL || cfg->uart.read == NULL ||
+        (unsigned)cfg->dialect > (unsigned)QUECTEL_BC660K || cfg->client_idx > 4u ||
+        cfg->cmd_timeout_ms == 0u || cfg->cfun_timeout_ms == 0u || cfg->boot_timeout_ms == 0u ||
+        cfg->attach_timeout_ms == 0u || cfg->open_timeout_ms == 0u ||
+        cfg->mqtt_timeout_ms == 0u || cfg->backoff_max_ms < cfg->backoff_ms) {
+        return OTA_ERR_PARAM;
+    }
+    (void)memset(q, 0, sizeof *q);
+    q->cfg = cfg;
+    q->at.uart = cfg->uart;
+    q->at.owner = q;
+    q->at.st = &q->st;
+    set_dialect(q, (uint8_t)cfg->dialect);
+    q->cond |= (uint8_t)((cfg->dialect != QUECTEL_AUTO) ? C_FIXED : 0u);
+    q->cond |= (uint8_t)((cfg->apn == NULL || cfg->apn[0] == '\0') ? C_NOAPN : 0u);
+    q->rssi = -1;
+    ok_reset(q);
+    return OTA_OK;
+}
+
+static quectel_t *touch(void *ctx)
+{
+    quectel_t *q = ctx;
+    const ota_clock_t *c = &q->cfg->clock;
+    if (c->now_ms != NULL) {
+        q->now = c->now_ms(c->ctx);
+    }
+    q->flags |= K_KICK;
+    return q;
+}
+
+static size_t slen(const char *s)
+{
+    return (s != NULL) ? strlen(s) : 0u;
+}
+
+static int tp_connect(void *ctx, const ota_mqtt_conn_t *conn, ota_msg_cb_t on_msg, void *arg)
+{
+    quectel_t *q = ctx;
+    size_t n;
+    if (conn == NULL || slen(conn->host) == 0u || slen(conn->client_id) == 0u) {
+        return OTA_ERR_PARAM;
+    }
+    n = slen(conn->host) + slen(conn->client_id) + slen(conn->username) + slen(conn->password);
+    if (n + 48u > QUECTEL_CFG_CMD_MAX) {
+        return OTA_ERR_RANGE;
+    }
+    (void)touch(q);
+    q->conn = *conn;
+    q->on_msg = on_msg;
+    q->msg_arg = arg;
+    q->want = (uint8_t)((q->want & ~(W_OFF | W_SLEEP)) | W_NET | W_MQTT);
+    if ((q->flags & K_CONN) != 0u) {
+        q->link = (uint8_t)OTA_LINK_UP;
+    } else {
+        q->link = (uint8_t)OTA_LINK_CONNECTING;
+        q->txq_len = 0;
+    }
+    return 0;
+}
+
+static ota_link_state_t tp_state(void *ctx)
+{
+    const quectel_t *q = ctx;
+    return (ota_link_state_t)q->link;
+}
+
+static int tp_subscribe(void *ctx, const char *filter, uint8_t qos)
+{
+    return q_push(touch(ctx), KIND_SUB, filter, NULL, 0u, qos);
+}
+
+static int tp_publish(void *ctx, const char *topic, const uint8_t *payload, size_t len, uint8_t qos)
+{
+    return q_push(touch(ctx), KIND_PUB, topic, payload, len, qos);
+}
+
+static void tp_disconnect(void *ctx)
+{
+    quectel_t *q = touch(ctx);
+    q->want &= (uint8_t)~W_MQTT;
+    q->link = (uint8_t)OTA_LINK_DOWN;
+}
+
+static int tp_poll(void *ctx, uint32_t now_ms)
+{
+    return (int)quectel_poll(ctx, now_ms);
+}
+
+void quectel_transport(quectel_t *q, ota_transport_t *t)
+{
+    if (t == NULL) {
+        return;
+    }
+    t->ctx = q;
+    t->connect = tp_connect;
+    t->state = tp_state;
+    t->subscribe = tp_subscribe;
+    t->publish = tp_publish;
+    t->disconnect = tp_disconnect;
+    t->poll = tp_poll;
+}
+
+static int md_power_up(void *ctx)
+{
+    quectel_t *q = touch(ctx);
+    q->want = (uint8_t)((q->want & ~W_OFF) | W_NET);
+    return 0;
+}
+
+static int md_power_down(void *ctx)
+{
+    quectel_t *q = touch(ctx);
+    q->want = W_OFF;
+    if (q->link != (uint8_t)OTA_LINK_FAILED) {
+        q->link = (uint8_t)OTA_LINK_DOWN;
+    }
+    return 0;
+}
+
+static ota_net_state_t md_network(void *ctx)
+{
+    /* creg = 1 + <stat>: 0 not searching, 1 home, 2 searching, 3 denied, 4 unknown, 5 roaming */
+    static const uint8_t map[7] = {OTA_NET_UNKNOWN,   OTA_NET_SEARCHING, OTA_NET_REGISTERED,
+                                   OTA_NET_SEARCHING, OTA_NET_DENIED,    OTA_NET_UNKNOWN,
+                                   OTA_NET_REGISTERED};
+    const quectel_t *q = ctx;
+    return (ota_net_state_t)map[q->creg < 7u ? q->creg : 0u];
+}
+
+static int md_signal(void *ctx)
+{
+    const quectel_t *q = ctx;
+    return (q->rssi < 0) ? 0 : -113 + 2 * (int)q->rssi;
+}
+
+static int md_imei(void *ctx, char *buf, size_t cap)
+{
+    const quectel_t *q = ctx;
+    size_t n = strlen(q->imei);
+    if (n == 0u) {
+        return OTA_ERR_NOT_FOUND;
+    }
+    if (buf == NULL || cap <= n) {
+        return OTA_ERR_NOSPACE;
+    }
+    (void)memcpy(buf, q->imei, n + 1u);
+    return 0;
+}
+
+static int md_sleep(void *ctx)
+{
+    quectel_t *q = touch(ctx);
+    if ((q->want & W_MQTT) != 0u || (q->flags & K_OPEN) != 0u || q->txq_len != 0u) {
+        return OTA_ERR_STATE;
+    }
+    q->want |= W_SLEEP;
+    return 0;
+}
+
+static int md_wake(void *ctx)
+{
+    quectel_t *q = touch(ctx);
+    q->want &= (uint8_t)~W_SLEEP;
+    return 0;
+}
+
+void quectel_modem(quectel_t *q, ota_modem_t *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    m->ctx = q;
+    m->power_up = md_power_up;
+    m->power_down = md_power_down;
+    m->network = md_network;
+    m->signal_dbm = md_signal;
+    m->imei = md_imei;
+    m->sleep = md_sleep;
+    m->wake = md_wake;
+}
+
+quectel_state_t quectel_state(const quectel_t *q)
+{
+    uint16_t k;
+    uint8_t sc;
+    if (q == NULL || q->cfg == NULL) {
+        return QUECTEL_ST_OFF;
+    }
+    k = q->flags;
+    sc = q->script;
+    if ((q->want & W_OFF) != 0u) {
+        return ((k & K_ALIVE) != 0u) ? QUECTEL_ST_POWERING_DOWN : QUECTEL_ST_OFF;
+    }
+    if (q->rung != 0u || sc >= SC_CFUN || sc == SC_PROBE || sc == SC_REOPEN) {
+        return QUECTEL_ST_RECOVERING;
+    }
+    if (sc == SC_BOOT || sc == SC_INIT || sc == SC_ATT) {
+        return (sc == SC_BOOT) ? QUECTEL_ST_BOOTING
+                               : ((sc == SC_INIT) ? QUECTEL_ST_CONFIGURING : QUECTEL_ST_ATTACHING);
+    }
+    if ((k & K_ALIVE) == 0u) {
+        return QUECTEL_ST_OFF;
+    }
+    if ((q->want & W_MQTT) != 0u) {
+        return ((k & K_CONN) != 0u) ? QUECTEL_ST_CONNECTED : QUECTEL_ST_CONNECTING;
+    }
+    return ((k & K_OPEN) != 0u) ? QUECTEL_ST_CLOSING : QUECTEL_ST_READY;
+}
+
+quectel_dialect_t quectel_dialect(const quectel_t *q)
+{
+    return (q == NULL) ? QUECTEL_AUTO : (quectel_dialect_t)q->dialect;
+}
+
+void quectel_stats(const quectel_t *q, quectel_stats_t *out)
+{
+    if (out == NULL) {
+        return;
+    }
+    if (q == NULL) {
+        (void)memset(out, 0, sizeof *out);
+        return;
+    }
+    *out = q->st;
+}
