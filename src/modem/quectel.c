@@ -1266,10 +1266,12 @@ static bool plain_line(quectel_t *q, const char *l, size_t n)
         q->flags &= (uint16_t)~K_LOST;
         return true;
     }
-    if (q->step == ST_ATI && q->dialect == (uint8_t)QUECTEL_AUTO && l[0] == 'B') {
-        if (l[1] == 'G') {
+    if (q->step == ST_ATI) {
+        /* The model may stand alone ("BC660K-GL") or behind a prefix
+         * ("Quectel_BC660K-GL", the BC660K manual's form). */
+        if (q->dialect == (uint8_t)QUECTEL_AUTO && (strstr(l, "BG9") || strstr(l, "BG7"))) {
             set_dialect(q, QUECTEL_BG95);
-        } else if (l[1] == 'C') {
+        } else if (q->dialect == (uint8_t)QUECTEL_AUTO && (strstr(l, "BC66") || strstr(l, "BC95"))) {
             set_dialect(q, QUECTEL_BC660K);
         }
         return true;
