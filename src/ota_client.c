@@ -417,6 +417,11 @@ static void ask_attributes(ota_client_t *c)
         ota_sb_init(&sb, (char *)c->buf, sizeof c->buf);
         ota_tb_current_fw(&sb, c->cfg->settings->title, c->cfg->settings->version);
         rc |= publish_text(c, OTA_TB_TOPIC_TELEMETRY, &sb);
+        if (c->boot_report != 0u) {
+            /* How the last update ended, reported once after the reboot. */
+            send_fw_state(c, FW_UPDATED, c->boot_error);
+            c->boot_report = 0;
+        }
     }
     c->attr_id = next_rid(c);
     ota_sb_init(&sb, topic, sizeof topic);
@@ -451,6 +456,13 @@ static void step_negotiating(ota_client_t *c)
         c->flags &= (uint8_t)~F_OFFER;
         if (c->pend_code != OTA_CODE_NONE) {
             pend_fail(c, c->pend_code, false);
+            return;
+        }
+        if (c->cfg->refused_version != NULL && c->cfg->refused_version[0] != '\0' &&
+            strcmp(c->version, c->cfg->refused_version) == 0) {
+            fail(c, OTA_CODE_NO_HARDWARE, false,
+                 "version %s was rolled back on this device: not installed again", c->version,
+                 0u, 0u);
             return;
         }
         start_download(c);
@@ -1131,6 +1143,16 @@ ota_status_t ota_client_info(const ota_client_t *c, ota_client_info_t *info)
     info->reason = c->reason;
     info->fw_title = c->title;
     info->fw_version = c->version;
+    return OTA_OK;
+}
+
+ota_status_t ota_client_report_boot(ota_client_t *c, const char *error)
+{
+    if (c == NULL) {
+        return OTA_ERR_PARAM;
+    }
+    c->boot_report = 1u;
+    c->boot_error = error;
     return OTA_OK;
 }
 

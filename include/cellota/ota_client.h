@@ -93,6 +93,12 @@ typedef struct {
     uint32_t answer_timeout_ms;  /**< Time allowed for an attribute or chunk answer (default 20 000). */
     uint32_t backoff_ms;         /**< Wait before the first retry; doubles each time (default 10 000). */
     uint32_t reboot_delay_ms;    /**< After code 100, reboot after this delay; 0 = never (default 0). */
+    /**
+     * A version this device must not install again, typically one the boot
+     * core rolled back (ota_boot_result()); NULL or "" for none. An offer of
+     * exactly this version ends with code 2 and a reason that says why.
+     */
+    const char *refused_version;
 } ota_config_t;
 
 /** @brief What the application can read about the client (ota_client_info()). */
@@ -131,6 +137,8 @@ typedef struct {
     uint8_t attempt;
     uint8_t flags;
     uint8_t attr_tries;
+    uint8_t boot_report;
+    const char *boot_error;
     ota_code_t code;
     ota_code_t pend_code;
     ota_algo_t algo;
@@ -230,6 +238,22 @@ bool ota_client_next_deadline(const ota_client_t *c, uint32_t *at);
  * @retval OTA_ERR_PARAM NULL pointer.
  */
 ota_status_t ota_client_info(const ota_client_t *c, ota_client_info_t *info);
+
+/**
+ * @brief Have the next connection report how the last update ended, as
+ *        ThingsBoard expects after a reboot: `fw_state` UPDATED, or FAILED
+ *        with `fw_error`, published with the current title and version.
+ *
+ * Call it at start-up, after ota_client_init() and after reading the boot
+ * core's result. The report goes out once, on the next connection.
+ * @param c     Client.
+ * @param error NULL: the new firmware runs (UPDATED). Otherwise the reason of
+ *              the failure (for example why the bootloader rolled back); it
+ *              must stay valid until the report has gone out.
+ * @retval OTA_OK        Will be reported.
+ * @retval OTA_ERR_PARAM NULL client.
+ */
+ota_status_t ota_client_report_boot(ota_client_t *c, const char *error);
 
 /**
  * @brief Name of a state, for logs and displays.

@@ -838,6 +838,58 @@ static void test_too_many_chunks_for_journal(void **state)
     assert_slot_holds_image(e);
 }
 
+
+static void test_refused_version_not_installed_again(void **state)
+{
+    env_t *e = *state;
+    e->cfg.refused_version = "v1.6.0";
+    assert_int_equal(run(e), OTA_CODE_NO_HARDWARE);
+    assert_int_equal(e->tb.chunk_requests, 0);
+    assert_int_equal(e->ff.erases, 0);
+    assert_string_equal(reason(e), "version v1.6.0 was rolled back on this device: not installed again");
+    /* Another version is fine. */
+    e->cfg.refused_version = "v1.5.9";
+    assert_int_equal(run(e), OTA_CODE_SUCCESS);
+}
+
+static void test_boot_report_sent_once(void **state)
+{
+    env_t *e = *state;
+    strcpy(e->tb.version, "v1.5.0"); /* the device runs what the server offers */
+    assert_int_equal(ota_client_init(&e->cli, &e->cfg), OTA_OK);
+    assert_int_equal(ota_client_report_boot(&e->cli, NULL), OTA_OK);
+    assert_int_equal(ota_client_report_boot(NULL, NULL), OTA_ERR_PARAM);
+    assert_int_equal(ota_client_start(&e->cli), OTA_OK);
+    for (int i = 0; i < 1000; i++) {
+        ota_client_info_t info;
+        ota_client_poll(&e->cli, e->clk.now);
+        ota_client_info(&e->cli, &info);
+        if (info.state == OTA_STATE_IDLE) {
+            assert_int_equal(info.code, OTA_CODE_SAME_VERSION);
+            break;
+        }
+        e->clk.now += 10u;
+    }
+    /* UPDATED once after the reboot report, once for "same version". */
+    int updated = 0;
+    for (int i = 0; i < e->tb.telemetry_count; i++) {
+        updated += strstr(e->tb.telemetry[i], "\"fw_state\":\"UPDATED\"") != NULL;
+    }
+    assert_int_equal(updated, 2);
+    assert_true(strstr(e->tb.telemetry[1], "UPDATED") != NULL); /* right after current_fw */
+
+    /* A rollback is reported as FAILED with its reason. */
+    e->tb.telemetry_count = 0;
+    assert_int_equal(ota_client_report_boot(&e->cli, "rolled back: v1.6.0 never confirmed"), OTA_OK);
+    assert_int_equal(ota_client_start(&e->cli), OTA_OK);
+    for (int i = 0; i < 1000 && e->tb.telemetry_count < 2; i++) {
+        ota_client_poll(&e->cli, e->clk.now);
+        e->clk.now += 10u;
+    }
+    assert_string_equal(e->tb.telemetry[1], "{\"fw_state\":\"FAILED\",\"fw_error\":\"rolled back: "
+                                            "v1.6.0 never confirmed\"}");
+}
+
 /* ---- API contract ----------------------------------------------------- */
 
 static void test_init_rejects_bad_config(void **state)
@@ -995,6 +1047,8 @@ int main(void)
         T(test_resume_after_link_loss_within_a_run),
         T(test_slot_damage_found_on_resume),
         T(test_too_many_chunks_for_journal),
+        T(test_refused_version_not_installed_again),
+        T(test_boot_report_sent_once),
         T(test_init_rejects_bad_config),
         T(test_api_states),
         T(test_second_update_after_done),
