@@ -14,6 +14,11 @@
 #   cppcheck           src/ port/ examples/, zero findings
 #   clang-tidy         src/ with .clang-tidy, zero findings
 #   size (M0+)         cross-build of the core and its flash budget (tools/size_report.sh)
+#   target tests       the core's unit tests on a Cortex-M0 under qemu-system-arm
+#                      (machine microbit, semihosting)         -> build-target/
+#   firmware (L0)      STM32L0 port, bootloader and application images, -Werror;
+#                      sizes per image and component, budgets, stack
+#                      (tools/image_size.sh)                   -> build-stm32l0/
 #   package (cmake)    cmake --install + find_package(cellota) consumer
 #   package (make)     core built with plain make from cellota_sources.mk
 # and a summary table at the end. The exit status is non-zero if any step failed.
@@ -32,6 +37,8 @@ JOBS="${CELLOTA_JOBS:-2}"
 BUILD="$OUT/build"
 ASAN_BUILD="$OUT/build-asan"
 ARM_BUILD="$OUT/build-arm"
+TARGET_BUILD="$OUT/build-target"
+L0_BUILD="$OUT/build-stm32l0"
 PKG_WORK="$OUT/build-package"
 export CELLOTA_JOBS="$JOBS"
 export DEBIAN_FRONTEND=noninteractive
@@ -104,6 +111,7 @@ missing_packages() { # prints the Debian packages to install, one per line
         echo libnewlib-arm-none-eabi
     fi
     have_cmd python3 || echo python3
+    have_cmd qemu-system-arm || echo qemu-system-arm
 }
 
 step_dependencies() {
@@ -213,6 +221,8 @@ step_docs() {
 step_cppcheck() { "$ROOT/tools/lint.sh" cppcheck; }
 step_clang_tidy() { "$ROOT/tools/lint.sh" clang-tidy "$BUILD"; }
 step_size() { "$ROOT/tools/size_report.sh" "$ARM_BUILD"; }
+step_target_tests() { "$ROOT/tools/qemu_tests.sh" "$TARGET_BUILD"; }
+step_firmware() { "$ROOT/tools/image_size.sh" "$L0_BUILD"; }
 step_package_cmake() { "$ROOT/tools/package_check.sh" cmake "$BUILD" "$PKG_WORK"; }
 step_package_make() { "$ROOT/tools/package_check.sh" make "$PKG_WORK"; }
 
@@ -250,6 +260,8 @@ else
     skip_step "clang-tidy" "build not configured"
 fi
 run_step "size (Cortex-M0+)" step_size
+run_step "target tests (QEMU)" step_target_tests
+run_step "firmware (STM32L0)" step_firmware
 
 if [ "$build_rc" -eq 0 ]; then
     run_step "package (cmake)" step_package_cmake

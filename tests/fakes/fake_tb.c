@@ -61,9 +61,9 @@ static void answer_attrs(fake_tb_t *tb, const char *topic)
         snprintf(body, sizeof body, "%s", tb->attrs);
     } else {
         snprintf(body, sizeof body,
-                 "{\"shared\":{\"fw_title\":\"%s\",\"fw_version\":\"%s\",\"fw_size\":%zu,"
+                 "{\"shared\":{\"fw_title\":\"%s\",\"fw_version\":\"%s\",\"fw_size\":%lu,"
                  "\"fw_checksum_algorithm\":\"%s\",\"fw_checksum\":\"%s\"}}",
-                 tb->title, tb->version, tb->pkg_len, tb->algo, tb->checksum);
+                 tb->title, tb->version, (unsigned long)tb->pkg_len, tb->algo, tb->checksum);
     }
     enqueue(tb, rsp, (const uint8_t *)body, strlen(body));
 }

@@ -1,0 +1,51 @@
+/*
+ * l0_nvm.c - the flash memory interface's lock and status handling, shared
+ * by the data EEPROM and the internal flash drivers (RM0376, "Flash program
+ * memory and data EEPROM": unlocking, FLASH_SR error flags).
+ */
+#include "cellota_stm32l0.h"
+#include "l0_internal.h"
+
+/* A write or erase takes ~3.2 ms (~51 200 cycles at 16 MHz); allow ten times that. */
+#define BUSY_SPIN_LIMIT 100000u
+
+int l0_nvm_wait(void)
+{
+    uint32_t n;
+    uint32_t sr;
+
+    for (n = 0u; n < BUSY_SPIN_LIMIT && (L0_FLASH_SR & L0_FLASH_SR_BSY) != 0u; n++) {
+    }
+    sr = L0_FLASH_SR;
+    if ((sr & L0_FLASH_SR_BSY) != 0u) {
+        return CELLOTA_L0_ERR_TIMEOUT;
+    }
+    if ((sr & L0_FLASH_SR_ERRORS) != 0u) {
+        L0_FLASH_SR = sr & L0_FLASH_SR_ERRORS; /* write 1 to clear */
+        return CELLOTA_L0_ERR_FLASH;
+    }
+    return 0;
+}
+
+int l0_nvm_unlock(bool program)
+{
+    if ((L0_FLASH_PECR & L0_FLASH_PECR_PELOCK) != 0u) {
+        L0_FLASH_PEKEYR = L0_FLASH_PEKEY1;
+        L0_FLASH_PEKEYR = L0_FLASH_PEKEY2;
+    }
+    if (program && (L0_FLASH_PECR & L0_FLASH_PECR_PRGLOCK) != 0u) {
+        L0_FLASH_PRGKEYR = L0_FLASH_PRGKEY1;
+        L0_FLASH_PRGKEYR = L0_FLASH_PRGKEY2;
+    }
+    if ((L0_FLASH_PECR & L0_FLASH_PECR_PELOCK) != 0u ||
+        (program && (L0_FLASH_PECR & L0_FLASH_PECR_PRGLOCK) != 0u)) {
+        return CELLOTA_L0_ERR_FLASH; /* a wrong key sequence locks until reset */
+    }
+    return 0;
+}
+
+void l0_nvm_lock(void)
+{
+    /* Setting PELOCK locks the program memory and option bytes too. */
+    L0_FLASH_PECR |= L0_FLASH_PECR_PELOCK;
+}
