@@ -12,6 +12,22 @@ CELLOTA_CORE_SRCS := \
 	src/ota_package.c \
 	src/ota_bootreq.c \
 	src/ota_settings.c \
+	src/ota_at.c \
 	src/ota_tb.c \
 	src/ota_journal.c \
 	src/ota_client.c
+
+# Quectel BG95/BC660K driver (AT engine + both dialects): a separate list,
+# for firmware that talks MQTT through the module's built-in client.
+#   SRCS     += $(addprefix $(CELLOTA_DIR)/,$(CELLOTA_QUECTEL_SRCS))
+CELLOTA_QUECTEL_SRCS := \
+	src/modem/at_engine.c \
+	src/modem/quectel.c
+
+# Boot core (journaled install, trial boot, rollback): a separate list, for
+# the bootloader image; it also needs src/ota_crc32.c and src/ota_bootreq.c
+# from the core list. The application links it too, for ota_boot_confirm()
+# and ota_boot_result().
+#   SRCS     += $(addprefix $(CELLOTA_DIR)/,$(CELLOTA_BOOT_SRCS))
+CELLOTA_BOOT_SRCS := \
+	src/boot/ota_boot.c

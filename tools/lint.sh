@@ -2,7 +2,7 @@
 # Static analysis of cellota. Zero findings allowed.
 #
 #   tools/lint.sh cppcheck                 cppcheck over src/ port/ examples/
-#   tools/lint.sh clang-tidy [build-dir]   clang-tidy over src/*.c with the committed
+#   tools/lint.sh clang-tidy [build-dir]   clang-tidy over src/*.c src/boot/*.c src/modem/*.c with the committed
 #                                          .clang-tidy and <build-dir>/compile_commands.json
 #                                          (default build-dir: <repo>/build; configure it
 #                                          with -DCMAKE_EXPORT_COMPILE_COMMANDS=ON)
@@ -57,7 +57,9 @@ run_clang_tidy() {
     fi
     cd "$ROOT"
     local files=()
-    mapfile -t files < <(find src -maxdepth 1 -name '*.c' | sort)
+    # src/*.c, the boot core in src/boot/ and the Quectel driver in src/modem/.
+    mapfile -t files < <({ find src -maxdepth 1 -name '*.c'; [ -d src/boot ] && find src/boot -name '*.c';
+        [ -d src/modem ] && find src/modem -name '*.c'; } | sort)
     [ "${#files[@]}" -gt 0 ] || { echo "clang-tidy: no sources in src/"; return 0; }
     local logs
     logs="$(mktemp -d)"
