@@ -886,3 +886,24 @@ ota_status_t ota_at_update_ok_msg(char *buf, size_t cap, const char *imei, const
     ota_sb_str(&sb, "\"}");
     return msg_result(&sb, len);
 }
+
+ota_status_t ota_at_rollback_msg(char *buf, size_t cap, const char *imei, const char *title,
+                                 const char *version, const char *reason, size_t *len)
+{
+    ota_sb_t sb;
+
+    if (buf == NULL || cap == 0u || imei == NULL) {
+        return OTA_ERR_PARAM;
+    }
+    ota_sb_init(&sb, buf, cap);
+    ota_sb_str(&sb, "{\"IMEI\":");
+    ota_sb_json_str(&sb, imei);
+    ota_sb_str(&sb, ",\"Message\":\"OTA Update failed, rolled back, Firmware Title: ");
+    sb_json_chars(&sb, title);
+    ota_sb_str(&sb, " Ver: ");
+    sb_json_chars(&sb, version);
+    ota_sb_str(&sb, ": ");
+    sb_json_chars(&sb, reason);
+    ota_sb_str(&sb, "\"}");
+    return msg_result(&sb, len);
+}

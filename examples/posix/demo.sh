@@ -10,7 +10,9 @@
 # loopback port, makes a new firmware image and its ThingsBoard package,
 # serves it with cellota-server, runs cellota-device from v1.0.0 to v1.1.0,
 # checks that the image staged in the device's flash is exactly the new
-# firmware, and stops everything it started. Exit status 0 only if the
+# firmware; then provisions a second device the Dragino way (AT commands on
+# its console, a JSON downlink that triggers its update) and checks it too;
+# and stops everything it started. Exit status 0 only if the
 # update really completed. Files are left in build/demo/ for inspection.
 #
 # Environment: CELLOTA_BUILD_DIR (default <repo>/build), DEMO_WINDOW (chunk
@@ -183,6 +185,154 @@ check_result() {
     [ "$ok" -eq 1 ] || IT_FAILED=1
 }
 
+# --------------------------------------------------------------------------------------------
+# A second device, provisioned like a Dragino one: AT commands on its console, then a JSON
+# downlink on its data topic that sets the rest and asks for the update.
+IMEI2=860000000000002
+TOKEN2=demo-device-2-token
+
+# console CMD: type one line on the second device's console; show it and what it answered.
+console() {
+    local before i
+    before="$(grep -cE '^(OK|AT_[A-Z_]*ERROR)$' "$CON_OUT" 2>/dev/null)"
+    printf '%s\r\n' "$1" >&3
+    for ((i = 0; i < 100; i++)); do
+        [ "$(grep -cE '^(OK|AT_[A-Z_]*ERROR)$' "$CON_OUT" 2>/dev/null)" -gt "$before" ] && break
+        sleep 0.05
+    done
+    printf '     > %s\n' "$1"
+    tail -n +"$((CON_SHOWN + 1))" "$CON_OUT" | sed 's/^/       /'
+    CON_SHOWN="$(wc -l <"$CON_OUT")"
+}
+
+provision_device() {
+    local ok=1 pid rc i cfg
+    step "A second device, provisioned the Dragino way: AT commands, then a JSON downlink"
+    info "cellota-device --wait (IMEI $IMEI2) starts with no OTA server set; it reads AT commands on"
+    info "its console (standard input) and downlinks on cellota/$IMEI2/downlink (its data topic)"
+    rm -f "$WORK/console2"
+    mkfifo "$WORK/console2" || it_die "mkfifo failed"
+    exec 3<>"$WORK/console2"
+    it_spawn device2 bash -c 'con="$1" err="$2"; shift 2; exec "$@" <"$con" 2>"$err"' _ \
+        "$WORK/console2" "$WORK/device2.log" "$DEVICE" --wait --imei "$IMEI2" \
+        --data-host "$IT_HOST" --data-port "$IT_PORT" --flash "$WORK/flash2.bin" \
+        --settings "$WORK/settings2.bin" --window "$WINDOW" --answer-timeout-ms 5000 \
+        --connect-timeout-ms 10000 --backoff-ms 1000 --retries 1
+    pid=$IT_LAST_PID
+    CON_OUT="$IT_TMP/device2.log"
+    CON_SHOWN=0
+    it_wait_for "$WORK/device2.log" '^device: listening for downlinks' 10 "$pid" ||
+        { it_show "$WORK/device2.log"; it_die "the second device did not start"; }
+    info "typed on its console (>) and what it answered:"
+    console "AT+OTASER?"
+    console "AT+OTASER=$IT_HOST,$IT_PORT"
+    console "AT+OTAUNAME=$TOKEN2"
+    console "AT+OTAPWD=NULL"
+    console "AT+OTATITLE=$TITLE"
+    console "AT+OTASER=$IT_HOST,70000"
+    console "AT+OTASER?"
+    console "AT+OTAVER?"
+    info "each accepted command is saved at once in $WORK/settings2.bin (two copies with a CRC)"
+    cfg="{\"Config\":\"[AT+OTACLT=demo-device-2;AT+OTAVER=$OLD_VERSION;AT+UPGRADE]\"}"
+    info "the server side sends a JSON downlink on cellota/$IMEI2/downlink:"
+    info "  $cfg"
+    mosquitto_pub -h "$IT_HOST" -p "$IT_PORT" -q 1 -t "cellota/$IMEI2/downlink" -m "$cfg" ||
+        it_die "mosquitto_pub failed"
+    for ((i = 0; i < 1200; i++)); do # 60 s
+        it_is_running "$pid" || break
+        sleep 0.05
+    done
+    rc=1
+    if it_is_running "$pid"; then
+        info "FAILED: the second device did not finish its update within 60 s"
+    else
+        wait "$pid"
+        rc=$?
+    fi
+    exec 3>&-
+    info "what the device did (its messages, in $WORK/device2.log):"
+    grep -E '^device: (downlink|update requested|status message|update staged)' "$WORK/device2.log" |
+        sed 's/^device: /     /'
+    [ "$rc" -eq 0 ] || { info "FAILED: the second device exited with status $rc"; ok=0; }
+    if it_check_staged "$WORK/flash2.bin" "$WORK/firmware-$NEW_VERSION.bin" 2>/dev/null; then
+        info "its staging slot holds exactly the new firmware too"
+    else
+        info "FAILED: the second device's staged image differs from the new firmware"
+        ok=0
+    fi
+    if ! it_status_wait 5 "^cellota/$IMEI2/status " || [[ "$IT_STATUS" != *"OTA code 100"* ]]; then
+        info "FAILED: no 'OTA code 100' status message from the second device"
+        ok=0
+    fi
+    [ "$ok" -eq 1 ] || IT_FAILED=1
+}
+
+# --------------------------------------------------------------------------------------------
+# The same update through a simulated cellular module: cellota-device --modem starts
+# cellota-quectel-sim and runs MQTT through the cellota Quectel driver (the AT code the
+# STM32 firmware runs) instead of libmosquitto.
+
+# modem_run MODEL NAME IMEI: one update from OLD_VERSION into a fresh flash file.
+modem_run() {
+    local model="$1" name="$2" imei="$3" ok=1 rc n sim="$BUILD/examples/posix/cellota-quectel-sim"
+    local log="$WORK/modem-$model.log"
+    step "The same update through a simulated Quectel $name module"
+    [ -x "$sim" ] || { info "FAILED: $sim was not built"; IT_FAILED=1; return; }
+    info "cellota-device --modem $model starts cellota-quectel-sim: a $name behind a pseudo-terminal."
+    info "The cellota Quectel driver sends it AT commands over that UART, as the STM32 firmware does,"
+    info "and the module's own MQTT client (bridged to mosquitto by the simulator) carries the update."
+    info "Fresh flash file $WORK/flash-$model.bin; the module's AT log goes to $log"
+    echo
+    "$DEVICE" --host "$IT_HOST" --port "$IT_PORT" --token "$TOKEN-$model" --title "$TITLE" \
+        --version "$OLD_VERSION" --imei "$imei" --flash "$WORK/flash-$model.bin" \
+        --settings "$WORK/settings-$model.bin" --window "$WINDOW" --answer-timeout-ms 5000 \
+        --connect-timeout-ms 20000 --backoff-ms 1000 --retries 1 \
+        --modem "$model" --modem-sim "$sim" --modem-log "$log"
+    rc=$?
+    echo
+    info "cellota-device exited with status $rc (0 = updated)"
+    n="$(grep -c '^quectel-sim: *[0-9.]* <- AT' "$log" 2>/dev/null)"
+    info "the driver sent ${n:-0} AT commands; a few of them, with the module's answers:"
+    grep -E '^quectel-sim: *[0-9.]* (<- AT\+QMTCFG="(recv/mode|dataformat)"|<- AT\+QMTOPEN=|-> \+QMTOPEN:|<- AT\+QMTCONN=|-> \+QMTCONN:)' \
+        "$log" 2>/dev/null | head -n 6 | sed 's/^quectel-sim: *[0-9.]* /     /'
+    info "chunk 1: its request, and how the 1028-byte binary record came back:"
+    awk 'function show(l) { sub(/^quectel-sim: *[0-9.]* /, "     ", l); print l }
+         /-> \+QMTRECV: [0-9],[0-4]$/ { urc[substr($0, length($0))] = $0 }
+         /<- AT\+QMTRECV=[0-9],[0-4]$/ { rd = $0 }
+         !on && /<- AT\+QMTPUB=[0-9],[0-9]+,1,0,"v2\/fw\/request\/[0-9]+\/chunk\/1"/ {
+             on = 1; split($0, f, ","); id = f[2]; show($0); next }
+         on && index($0, "-> +QMTPUB: 0," id ",") { show($0) }
+         on && /-> \+QMTRECV: [0-9],[0-9]+,"v2\/fw\/response\/[0-9]+\/chunk\/1",/ {
+             if (rd != "") { show(urc[substr(rd, length(rd))]); show(rd) }
+             show($0); exit }' "$log" 2>/dev/null
+    if [ "$model" = bg95 ]; then
+        info "(BG95: each message waits in one of the module's 5 slots, announced by +QMTRECV: 0,<slot>;"
+        info " AT+QMTRECV reads it with its length, and the driver takes exactly that many raw bytes)"
+    else
+        info "(BC660K: the module pushes each message as hex with its length, and the driver publishes"
+        info " in the non-data-mode form with the payload in hex: binary bytes never meet the AT parser)"
+    fi
+    [ "$rc" -eq 0 ] || { info "FAILED: the update through the $name did not complete"; ok=0; }
+    if it_check_staged "$WORK/flash-$model.bin" "$WORK/firmware-$NEW_VERSION.bin" 2>/dev/null; then
+        info "the staging slot holds exactly the new firmware ($IMAGE_SIZE bytes), received through the $name"
+    else
+        info "FAILED: the image staged through the $name differs from the new firmware"
+        ok=0
+    fi
+    if it_status_wait 5 "^cellota/$imei/status " && [[ "$IT_STATUS" == *"OTA code 100"* ]]; then
+        info "status message received: $IT_STATUS"
+    else
+        info "FAILED: no 'OTA code 100' status message from IMEI $imei"
+        ok=0
+    fi
+    [ "$ok" -eq 1 ] || IT_FAILED=1
+}
+
+modem_runs() {
+    modem_run bg95 "BG95-M2 (LTE-M)" 860000000000003
+    modem_run bc660k "BC660K-GL (NB-IoT)" 860000000000004
+}
+
 main() {
     echo "cellota demo: a simulated NB-IoT device updates its firmware over MQTT"
     it_init demo
@@ -193,6 +343,8 @@ main() {
     start_server
     run_device
     check_result
+    provision_device
+    modem_runs
     step "Stopping the server, the status listener and the broker"
     it_stop_all
     grep '^server: stopped' "$IT_TMP/server.log" | sed 's/^server: /   server /'

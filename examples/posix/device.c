@@ -8,11 +8,21 @@
  * connection that stands for the device's data server. The program runs one
  * update (like AT+UPGRADE) and exits with its result.
  *
+ * With --wait it is a long-lived device instead, configured like a Dragino
+ * one (ota_at.h): AT+OTA* commands on its console (standard input, answers
+ * on standard output), a JSON Config or an F9 01 downlink on its data
+ * downlink topic; it updates when AT+UPGRADE, F9 01 or a Config ending in
+ * AT+UPGRADE asks for it, keeps waiting after a failure and ends after code
+ * 100 (where the real device reboots). The "OTA Update OK" message that
+ * follows the reboot (ota_at_update_ok_msg()) is for the device to send
+ * once the bootloader is simulated; it is not sent here.
+ *
  * Exit status: 0 for result code 100, the result code (1..7) otherwise,
  * 10 for a usage error, 11 for a set-up error (files, MQTT library),
  * 12 if the client refused the configuration.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -22,11 +32,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "cellota/ota_at.h"
 #include "cellota/ota_client.h"
 #include "cellota/ota_settings.h"
+#include "cellota_posix/cellota_faulty.h"
+#include "cellota/quectel.h"
 #include "cellota_posix/cellota_posix.h"
+#include "cellota_posix/cellota_uart.h"
+#include "cellota/ota_boot.h"
+#include "sim_mcu.h"
 
 #define EXIT_USAGE 10
 #define EXIT_SETUP 11
@@ -43,6 +61,8 @@
 #define BAR_WIDTH 30
 #define TOPIC_LEN 192
 #define OFFER_STR 72
+#define CONSOLE_LINE_MAX 512
+#define DL_RETRY_MS 1000u
 
 /* ------------------------------------------------------------------------ */
 /* Command line                                                             */
@@ -70,13 +90,32 @@ typedef struct {
     long backoff_ms;
     long retries;
     const char *status_topic;
+    bool wait;                  /* --wait: long-lived, console + downlinks */
+    const char *downlink_topic; /* --downlink-topic */
+    const char *data_host;      /* --data-host */
+    long data_port;             /* --data-port; -1: not given */
     bool ns;
     bool quiet;
     bool log_level_given;
     ota_log_level_t log_level;
+    bool net_on; /* some --net-* option given: wrap the transport in cellota_faulty */
+    bool net_delay_pct_given;
+    cellota_faulty_cfg_t net;
+    /* --modem: MQTT through the Quectel driver and a module (simulator) */
+    const char *modem; /* "bg95", "bc660k" or NULL */
+    const char *modem_sim;
+    const char *modem_args;
+    const char *modem_tty;
+    const char *modem_log;
+    long modem_pid;
+    /* --iflash: the MCU's internal flash and its bootloader are simulated too */
+    const char *iflash_path;
+    const char *factory_path;
 } opts_t;
 
 enum {
+    OPT_IFLASH = 200,
+    OPT_FACTORY,
     OPT_HOST = 256,
     OPT_PORT,
     OPT_TOKEN,
@@ -100,6 +139,27 @@ enum {
     OPT_NAMESPACE,
     OPT_QUIET,
     OPT_LOG_LEVEL,
+    OPT_NET_LOSS,
+    OPT_NET_DUP,
+    OPT_NET_REORDER,
+    OPT_NET_DELAY,
+    OPT_NET_DELAY_MS,
+    OPT_NET_TRUNCATE,
+    OPT_NET_CORRUPT,
+    OPT_NET_DROP_LINK,
+    OPT_NET_SEED,
+    OPT_NET_TARGETS,
+    OPT_NET_GONE,
+    OPT_WAIT,
+    OPT_DOWNLINK_TOPIC,
+    OPT_DATA_HOST,
+    OPT_DATA_PORT,
+    OPT_MODEM,
+    OPT_MODEM_SIM,
+    OPT_MODEM_ARGS,
+    OPT_MODEM_TTY,
+    OPT_MODEM_PID,
+    OPT_MODEM_LOG,
     OPT_HELP
 };
 
@@ -127,6 +187,29 @@ static const struct option long_opts[] = {
     {"namespace", no_argument, NULL, OPT_NAMESPACE},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"net-loss", required_argument, NULL, OPT_NET_LOSS},
+    {"net-dup", required_argument, NULL, OPT_NET_DUP},
+    {"net-reorder", required_argument, NULL, OPT_NET_REORDER},
+    {"net-delay", required_argument, NULL, OPT_NET_DELAY},
+    {"net-delay-ms", required_argument, NULL, OPT_NET_DELAY_MS},
+    {"net-truncate", required_argument, NULL, OPT_NET_TRUNCATE},
+    {"net-corrupt", required_argument, NULL, OPT_NET_CORRUPT},
+    {"net-drop-link-after", required_argument, NULL, OPT_NET_DROP_LINK},
+    {"net-seed", required_argument, NULL, OPT_NET_SEED},
+    {"net-targets", required_argument, NULL, OPT_NET_TARGETS},
+    {"net-link-gone", no_argument, NULL, OPT_NET_GONE},
+    {"wait", no_argument, NULL, OPT_WAIT},
+    {"downlink-topic", required_argument, NULL, OPT_DOWNLINK_TOPIC},
+    {"data-host", required_argument, NULL, OPT_DATA_HOST},
+    {"data-port", required_argument, NULL, OPT_DATA_PORT},
+    {"modem", required_argument, NULL, OPT_MODEM},
+    {"modem-sim", required_argument, NULL, OPT_MODEM_SIM},
+    {"modem-args", required_argument, NULL, OPT_MODEM_ARGS},
+    {"modem-tty", required_argument, NULL, OPT_MODEM_TTY},
+    {"modem-pid", required_argument, NULL, OPT_MODEM_PID},
+    {"modem-log", required_argument, NULL, OPT_MODEM_LOG},
+    {"iflash", required_argument, NULL, OPT_IFLASH},
+    {"factory", required_argument, NULL, OPT_FACTORY},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -167,6 +250,47 @@ static void usage(FILE *out)
             "  --namespace            put the OTA topics under tb/<token>/ (to share one broker)\n"
             "  --quiet                only print the result\n"
             "  --log-level L          also show the library's log: error, warn, info, debug\n"
+            "Hostile network (between the broker and the client; chunk and attribute answers):\n"
+            "  --net-loss PCT         drop this percentage of the answers\n"
+            "  --net-dup PCT          deliver this percentage twice\n"
+            "  --net-reorder PCT      hold this percentage back until after the next message\n"
+            "  --net-delay-ms MS      hold answers back MS ms (--net-delay PCT of them, default all)\n"
+            "  --net-truncate PCT     cut this percentage short\n"
+            "  --net-corrupt PCT      flip one byte in this percentage\n"
+            "  --net-drop-link-after N  cut the connection at the N-th chunk answer (once)\n"
+            "  --net-link-gone        after that cut the network never comes back\n"
+            "  --net-targets LIST     answers to damage: chunks, attrs, errors, comma-separated\n"
+            "                         (default chunks,attrs)\n"
+            "  --net-seed S           seed of the fault generator (default 1): same seed, same faults\n"
+            "Long-lived device, configured like a Dragino one:\n"
+            "  --wait                 wait for AT+UPGRADE on the console, or an F9 01 or\n"
+            "                         Config downlink, then update; keep waiting after a\n"
+            "                         failure, end after code 100 (the reboot). Commands\n"
+            "                         (AT+OTASER=host,port ...) are read from standard input\n"
+            "  --downlink-topic T     data downlink topic (default cellota/<imei>/downlink)\n"
+            "  --data-host H          data server: status messages and downlinks\n"
+            "                         (default: the OTA server, or " DEFAULT_HOST ")\n"
+            "  --data-port P          data server port (default: the OTA server's)\n"
+            "Through a cellular module (instead of libmosquitto for the OTA server connection):\n"
+            "  --modem bg95|bc660k    start cellota-quectel-sim playing a Quectel BG95-M2 or BC660K-GL\n"
+            "                         behind a pseudo-terminal; the cellota Quectel driver runs MQTT\n"
+            "                         through the module's AT commands, as on the real board\n"
+            "  --modem-sim PATH       the simulator program (default: next to cellota-device)\n"
+            "  --modem-args \"...\"     simulator switches, e.g. \"--one-byte --drop-recv 7\" (see\n"
+            "                         cellota-quectel-sim --help)\n"
+            "  --modem-log FILE       write the simulator's AT log to FILE\n"
+            "  --iflash FILE          simulate the MCU's internal flash in FILE and its bootloader:\n"
+            "                         the device boots what FILE holds (its version comes from\n"
+            "                         the image's 'cellota-fw <title> <version>;' marker), and\n"
+            "                         after code 100 it reboots, the bootloader installs the new\n"
+            "                         image, which runs on trial until it reaches its server and\n"
+            "                         confirms (or is rolled back after 3 boots). Exit 0 when the\n"
+            "                         device ends up running what the server offers\n"
+            "  --factory IMAGE        with --iflash: program IMAGE into an empty internal flash\n"
+            "  --modem-tty PATH       use a module (or simulator) that runs already, on this tty\n"
+            "  --modem-pid PID        with --modem-tty: the simulator's pid, for the PWRKEY/RESET pins\n"
+            "  The status messages always go out over libmosquitto: that connection stands for\n"
+            "  the device's data server, not for the module.\n"
             "  --help                 this text\n"
             "\n"
             "Exit status: 0 = updated (code 100); 1..7 = the result code; 10 = bad options;\n"
@@ -226,6 +350,10 @@ static bool parse_text_opt(opts_t *o, int id, const char *arg)
     case OPT_FLASH: o->flash_path = arg; return true;
     case OPT_SETTINGS: o->settings_path = arg; return true;
     case OPT_STATUS_TOPIC: o->status_topic = arg; return true;
+    case OPT_DOWNLINK_TOPIC: o->downlink_topic = arg; return true;
+    case OPT_DATA_HOST: o->data_host = arg; return true;
+    case OPT_IFLASH: o->iflash_path = arg; return true;
+    case OPT_FACTORY: o->factory_path = arg; return true;
     default: return false;
     }
 }
@@ -235,6 +363,7 @@ static bool parse_number_opt(opts_t *o, int id, const char *arg, bool *ok)
     *ok = true;
     switch (id) {
     case OPT_PORT: *ok = parse_long("port", arg, 1, 65535, &o->port); return true;
+    case OPT_DATA_PORT: *ok = parse_long("data-port", arg, 1, 65535, &o->data_port); return true;
     case OPT_CHUNK: *ok = parse_long("chunk", arg, 1, (long)OTA_CFG_CHUNK_BUF_SIZE, &o->chunk); return true;
     case OPT_WINDOW: *ok = parse_long("window", arg, 1, (long)OTA_CFG_MAX_WINDOW, &o->window); return true;
     case OPT_ANSWER_TO:
@@ -256,6 +385,7 @@ static bool parse_other_opt(opts_t *o, int id, const char *arg)
     case OPT_NO_FLASH: o->no_flash = true; return true;
     case OPT_NAMESPACE: o->ns = true; return true;
     case OPT_QUIET: o->quiet = true; return true;
+    case OPT_WAIT: o->wait = true; return true;
     case OPT_FORMAT:
         o->format_given = true;
         if (strcmp(arg, "dragino") == 0) {
@@ -281,6 +411,74 @@ static bool parse_other_opt(opts_t *o, int id, const char *arg)
     }
 }
 
+/* "chunks,attrs,errors" (any of them) into CELLOTA_FAULTY_* bits. */
+static bool parse_net_targets(const char *arg, unsigned *out)
+{
+    static const char *const names[] = {"chunks", "attrs", "errors"};
+    static const unsigned masks[] = {CELLOTA_FAULTY_CHUNKS, CELLOTA_FAULTY_ATTRS,
+                                     CELLOTA_FAULTY_ERRORS};
+    unsigned bits = 0u;
+    const char *p = arg;
+    while (*p != '\0') {
+        size_t n = strcspn(p, ",");
+        bool known = false;
+        for (unsigned i = 0; i < 3u; i++) {
+            if (strlen(names[i]) == n && strncmp(p, names[i], n) == 0) {
+                bits |= masks[i];
+                known = true;
+            }
+        }
+        if (!known) {
+            say("bad value for --net-targets: '%s' (chunks, attrs, errors, comma-separated)", arg);
+            return false;
+        }
+        p += n + (p[n] == ',' ? 1u : 0u);
+    }
+    *out = bits;
+    return true;
+}
+
+/* The --net-* options. true if id is one of them (*ok then tells whether
+ * its value was good). */
+static bool parse_net_opt(opts_t *o, int id, const char *arg, bool *ok)
+{
+    static const struct {
+        int id;
+        const char *name;
+    } pcts[] = {{OPT_NET_LOSS, "net-loss"},         {OPT_NET_DUP, "net-dup"},
+                {OPT_NET_REORDER, "net-reorder"},   {OPT_NET_DELAY, "net-delay"},
+                {OPT_NET_TRUNCATE, "net-truncate"}, {OPT_NET_CORRUPT, "net-corrupt"}};
+    cellota_faulty_cfg_t *n = &o->net;
+    uint8_t *const dst[] = {&n->loss_pct, &n->dup_pct, &n->reorder_pct,
+                            &n->delay_pct, &n->truncate_pct, &n->corrupt_pct};
+    long v = 0;
+    *ok = true;
+    for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++) {
+        if (pcts[i].id == id) {
+            *ok = parse_long(pcts[i].name, arg, 0, 100, &v);
+            *dst[i] = (uint8_t)v;
+            o->net_on = true;
+            if (id == OPT_NET_DELAY) {
+                o->net_delay_pct_given = true;
+            }
+            return true;
+        }
+    }
+    switch (id) {
+    case OPT_NET_DELAY_MS: *ok = parse_long("net-delay-ms", arg, 0, 600000, &v); n->delay_ms = (uint32_t)v; break;
+    case OPT_NET_DROP_LINK:
+        *ok = parse_long("net-drop-link-after", arg, 0, 0x7FFFFFFFL, &v);
+        n->drop_link_after = (uint32_t)v;
+        break;
+    case OPT_NET_SEED: *ok = parse_long("net-seed", arg, 0, 0x7FFFFFFFL, &v); n->seed = (uint64_t)v; break;
+    case OPT_NET_GONE: n->link_gone_for_good = true; break;
+    case OPT_NET_TARGETS: *ok = parse_net_targets(arg, &n->targets); break;
+    default: return false;
+    }
+    o->net_on = true;
+    return true;
+}
+
 static void opts_defaults(opts_t *o)
 {
     memset(o, 0, sizeof(*o));
@@ -295,6 +493,41 @@ static void opts_defaults(opts_t *o)
     o->connect_timeout_ms = -1;
     o->backoff_ms = -1;
     o->retries = -1;
+    o->data_port = -1;
+    cellota_faulty_defaults(&o->net);
+}
+
+/* The --modem* options. true if id is one of them (*ok then tells whether
+ * its value was good). */
+static bool parse_modem_opt(opts_t *o, int id, const char *arg, bool *ok)
+{
+    *ok = true;
+    switch (id) {
+    case OPT_MODEM:
+        o->modem = arg;
+        if (strcmp(arg, "bg95") != 0 && strcmp(arg, "bc660k") != 0) {
+            say("bad value for --modem: '%s' (bg95 or bc660k)", arg);
+            *ok = false;
+        }
+        return true;
+    case OPT_MODEM_SIM:
+        o->modem_sim = arg;
+        return true;
+    case OPT_MODEM_ARGS:
+        o->modem_args = arg;
+        return true;
+    case OPT_MODEM_TTY:
+        o->modem_tty = arg;
+        return true;
+    case OPT_MODEM_LOG:
+        o->modem_log = arg;
+        return true;
+    case OPT_MODEM_PID:
+        *ok = parse_long("modem-pid", arg, 1, 0x7FFFFFFFL, &o->modem_pid);
+        return true;
+    default:
+        return false;
+    }
 }
 
 /* 0 to go on, -1 for --help, EXIT_USAGE for a bad command line. */
@@ -310,7 +543,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
         if (id == '?' || id == ':') {
             return EXIT_USAGE;
         }
-        if (parse_text_opt(o, id, optarg) || parse_number_opt(o, id, optarg, &ok)) {
+        if (parse_text_opt(o, id, optarg) || parse_number_opt(o, id, optarg, &ok) ||
+            parse_net_opt(o, id, optarg, &ok) || parse_modem_opt(o, id, optarg, &ok)) {
             if (!ok) {
                 return EXIT_USAGE;
             }
@@ -323,6 +557,9 @@ static int parse_args(int argc, char **argv, opts_t *o)
     if (optind < argc) {
         say("unexpected argument '%s' (see --help)", argv[optind]);
         return EXIT_USAGE;
+    }
+    if (o->net.delay_ms != 0u && !o->net_delay_pct_given) {
+        o->net.delay_pct = 100u; /* --net-delay-ms alone: every answer is late */
     }
     if (o->chunk >= 0 && o->format != OTA_PKG_RAW) {
         say("--chunk only applies to --format raw (Dragino records are always 1028 bytes)");
@@ -463,11 +700,48 @@ typedef struct {
     cellota_flash_file_t flash;
     cellota_store_file_t store;
     cellota_mqtt_t mqtt;
+    ota_transport_t mqtt_port;
+    cellota_faulty_t faulty; /* --net-*: between mqtt and the client */
     cellota_uplink_mqtt_t uplink;
+    ota_store_t store_port; /* the settings store, for the AT module too */
+    char data_host[CELLOTA_UPLINK_STR_MAX + 1];
+    uint16_t data_port;
+    /* --wait */
+    ota_at_t at;
+    cellota_mqtt_t dl; /* the data downlink subscription */
+    char dl_topic[TOPIC_LEN];
+    char dl_client_id[TOPIC_LEN];
+    uint32_t dl_retry_at;
+    bool dl_up;
+    bool dl_ready;
+    bool running;
+    bool con_open;
+    bool con_skip;
+    size_t con_len;
+    char con_line[CONSOLE_LINE_MAX];
     cellota_reboot_flag_t reboot;
     cellota_log_stderr_t log;
     ota_config_t cfg;
     ota_client_t client;
+    /* --iflash */
+    sim_mcu_t mcu;
+    ota_boot_info_t boot;          /* the boot core's result at this boot */
+    bool boot_linked;              /* the firmware reached its server at this boot */
+    char refused[OTA_BOOTREQ_STR_MAX + 1];
+    char boot_error[192];
+    /* --modem */
+    bool modem_on;
+    bool modem_ready;
+    bool sim_spawned;
+    long sim_pid; /* the simulator's process, 0 if unknown */
+    char modem_tty[128];
+    char modem_imei[QUECTEL_IMEI_MAX + 1];
+    char sim_args[512];
+    cellota_uart_pty_t uart;
+    cellota_modem_pins_t pins;
+    quectel_config_t qcfg;
+    quectel_t modem;
+    ota_modem_t modem_port;
     bool tty;
     /* what was printed */
     ota_state_t shown_state;
@@ -514,18 +788,24 @@ static int settings_prepare(device_t *d)
             strerror(d->store.last_errno));
         return EXIT_SETUP;
     }
-    ota_store_t port = cellota_store_file_port(&d->store);
+    d->store_port = cellota_store_file_port(&d->store);
+    ota_store_t port = d->store_port;
     ota_status_t st = ota_settings_load(&port, s);
-    if (st == OTA_ERR_NOT_FOUND) {
+    if (st == OTA_ERR_NOT_FOUND || st == OTA_ERR_CHECKSUM) {
         ota_settings_defaults(s, DEFAULT_TITLE, DEFAULT_VERSION);
-        note("no saved settings in %s yet: starting from defaults", o->settings_path);
+        if (st == OTA_ERR_NOT_FOUND) {
+            note("no saved settings in %s yet: starting from defaults", o->settings_path);
+        } else {
+            say("the settings in %s are corrupted: starting from defaults", o->settings_path);
+        }
     } else if (st != OTA_OK) {
         say("cannot read the settings file %s: %s", o->settings_path, ota_status_str(st));
         return EXIT_SETUP;
     }
     char id[OTA_CFG_CRED_MAX + 1];
     (void)snprintf(id, sizeof(id), "cellota-%s", o->imei);
-    bool ok = set_str(s->host, sizeof(s->host), s->host[0] ? NULL : DEFAULT_HOST, "host") &&
+    bool fill = !o->wait; /* --wait: no server until one is provisioned (AT+OTASER) */
+    bool ok = set_str(s->host, sizeof(s->host), (s->host[0] || !fill) ? NULL : DEFAULT_HOST, "host") &&
               set_str(s->client_id, sizeof(s->client_id), s->client_id[0] ? NULL : id, "client id") &&
               set_str(s->title, sizeof(s->title), s->title[0] ? NULL : DEFAULT_TITLE, "title") &&
               set_str(s->version, sizeof(s->version), s->version[0] ? NULL : DEFAULT_VERSION, "version") &&
@@ -606,9 +886,17 @@ static int links_prepare(device_t *d)
     } else {
         (void)snprintf(d->status_topic, sizeof(d->status_topic), CELLOTA_UPLINK_TOPIC_FMT, o->imei);
     }
-    (void)snprintf(d->data_client_id, sizeof(d->data_client_id), "%s-data", s->client_id);
-    cellota_uplink_cfg_t ucfg = {s->host, s->port, d->data_client_id, s->username, s->password,
-                                 d->status_topic};
+    /* The data server: --data-host/--data-port, else the OTA server's. */
+    (void)snprintf(d->data_host, sizeof(d->data_host), "%s",
+                   o->data_host != NULL ? o->data_host : (s->host[0] != '\0' ? s->host : DEFAULT_HOST));
+    d->data_port = (o->data_port > 0) ? (uint16_t)o->data_port : s->port;
+    if (s->client_id[0] != '\0') {
+        (void)snprintf(d->data_client_id, sizeof(d->data_client_id), "%s-data", s->client_id);
+    } else {
+        (void)snprintf(d->data_client_id, sizeof(d->data_client_id), "cellota-%s-data", o->imei);
+    }
+    cellota_uplink_cfg_t ucfg = {d->data_host, d->data_port, d->data_client_id, s->username,
+                                 s->password, d->status_topic};
     int rc = cellota_uplink_open(&d->uplink, &ucfg);
     if (rc != 0) {
         say("cannot set up the status uplink: %s", cellota_posix_strerror(rc));
@@ -623,6 +911,14 @@ static void config_build(device_t *d, const cellota_flash_layout_t *map)
     const opts_t *o = &d->opt;
     ota_config_defaults(c);
     c->transport = cellota_mqtt_port(&d->mqtt);
+    if (d->modem_on) {
+        quectel_transport(&d->modem, &c->transport); /* MQTT through the module */
+    }
+    if (o->net_on) {
+        d->mqtt_port = c->transport;
+        (void)cellota_faulty_init(&d->faulty, &d->mqtt_port, &o->net); /* values checked when parsed */
+        c->transport = cellota_faulty_port(&d->faulty);
+    }
     c->flash = cellota_flash_file_port(&d->flash);
     c->clock = cellota_posix_clock();
     c->uplink.ctx = d;
@@ -655,9 +951,369 @@ static void config_build(device_t *d, const cellota_flash_layout_t *map)
     }
 }
 
+/* ------------------------------------------------------------------------ */
+/* --modem: MQTT through a Quectel module (the driver over a UART)          */
+/* ------------------------------------------------------------------------ */
+
+#define MODEM_SPAWN_MS 5000
+#define MODEM_IMEI_MS 30000u
+#define MODEM_DRAIN_MS 8000u
+#define MODEM_MAX_ARGS 48
+
+static const char *dialect_name(quectel_dialect_t dia)
+{
+    switch (dia) {
+    case QUECTEL_BG95:
+        return "BG95";
+    case QUECTEL_BC660K:
+        return "BC660K";
+    case QUECTEL_AUTO:
+    default:
+        return "unknown";
+    }
+}
+
+/* The simulator program: --modem-sim, else cellota-quectel-sim next to this program. */
+static void modem_sim_path(const device_t *d, char *out, size_t cap)
+{
+    char self[512];
+    if (d->opt.modem_sim != NULL) {
+        (void)snprintf(out, cap, "%s", d->opt.modem_sim);
+        return;
+    }
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1u);
+    char *slash = NULL;
+    if (n > 0) {
+        self[n] = '\0';
+        slash = strrchr(self, '/');
+    }
+    if (slash == NULL) {
+        (void)snprintf(out, cap, "cellota-quectel-sim"); /* found through PATH */
+        return;
+    }
+    slash[1] = '\0';
+    (void)snprintf(out, cap, "%scellota-quectel-sim", self);
+}
+
+/* The simulator's command line: model, IMEI, end with us, quiet unless
+ * logged, then the words of --modem-args. false if they do not fit. */
+static bool modem_argv(device_t *d, char *path, char **argv)
+{
+    int n = 0;
+    const char *extra = d->opt.modem_args != NULL ? d->opt.modem_args : "";
+    if (strlen(extra) >= sizeof(d->sim_args)) {
+        say("--modem-args is too long (at most %zu characters)", sizeof(d->sim_args) - 1u);
+        return false;
+    }
+    memcpy(d->sim_args, extra, strlen(extra) + 1u);
+    argv[n++] = path;
+    argv[n++] = (char *)"--model";
+    argv[n++] = (char *)d->opt.modem;
+    argv[n++] = (char *)"--imei";
+    argv[n++] = (char *)d->opt.imei;
+    argv[n++] = (char *)"--exit-on-hangup";
+    if (d->opt.modem_log == NULL) {
+        argv[n++] = (char *)"--quiet";
+    }
+    for (char *w = strtok(d->sim_args, " \t"); w != NULL; w = strtok(NULL, " \t")) {
+        if (n == MODEM_MAX_ARGS - 1) {
+            say("--modem-args has too many words");
+            return false;
+        }
+        argv[n++] = w;
+    }
+    argv[n] = NULL;
+    return true;
+}
+
+/* Read one line from fd within ms milliseconds (without the newline). */
+static bool read_line_within(int fd, char *line, size_t cap, int ms)
+{
+    size_t n = 0u;
+    uint32_t start = cellota_posix_now_ms();
+    while (n + 1u < cap) {
+        int left = ms - (int)(cellota_posix_now_ms() - start);
+        struct pollfd pfd = { fd, POLLIN, 0 };
+        if (left <= 0 || poll(&pfd, 1u, left) <= 0 || read(fd, &line[n], 1u) != 1) {
+            break;
+        }
+        if (line[n] == '\n') {
+            line[n] = '\0';
+            return true;
+        }
+        n++;
+    }
+    line[n] = '\0';
+    return false;
+}
+
+/* Start cellota-quectel-sim; it prints "pty <path>" first. */
+static int modem_spawn(device_t *d)
+{
+    char path[600];
+    char *argv[MODEM_MAX_ARGS];
+    char line[200];
+    int pfd[2];
+    modem_sim_path(d, path, sizeof(path));
+    if (!modem_argv(d, path, argv)) {
+        return EXIT_USAGE;
+    }
+    int logfd = -1;
+    if (d->opt.modem_log != NULL) {
+        logfd = open(d->opt.modem_log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (logfd < 0) {
+            say("cannot write the module log %s: %s", d->opt.modem_log, strerror(errno));
+            return EXIT_SETUP;
+        }
+    }
+    (void)fflush(NULL);
+    pid_t pid = (pipe(pfd) == 0) ? fork() : -1;
+    if (pid == 0) {
+        (void)dup2(pfd[1], STDOUT_FILENO);
+        if (logfd >= 0) {
+            (void)dup2(logfd, STDERR_FILENO);
+        }
+        (void)execvp(path, argv);
+        (void)fprintf(stderr, "device: cannot run %s: %s\n", path, strerror(errno));
+        _exit(127);
+    }
+    if (logfd >= 0) {
+        (void)close(logfd);
+    }
+    if (pid < 0) {
+        say("cannot start the module simulator: %s", strerror(errno));
+        return EXIT_SETUP;
+    }
+    (void)close(pfd[1]);
+    d->sim_pid = (long)pid;
+    d->sim_spawned = true;
+    bool got = read_line_within(pfd[0], line, sizeof(line), MODEM_SPAWN_MS);
+    (void)close(pfd[0]);
+    if (!got || strncmp(line, "pty ", 4u) != 0 || strlen(line + 4) >= sizeof(d->modem_tty)) {
+        say("the module simulator %s did not start (give its path with --modem-sim%s)", path,
+            d->opt.modem_log != NULL ? "; see the module log" : "");
+        return EXIT_SETUP;
+    }
+    memcpy(d->modem_tty, line + 4, strlen(line + 4) + 1u);
+    return 0;
+}
+
+/* Sleep until the UART has bytes, the driver's next deadline or `wait` ms
+ * have passed; then let the driver work. */
+static void modem_wait(device_t *d, int wait)
+{
+    uint32_t at = 0u;
+    if (quectel_next_deadline(&d->modem, &at)) {
+        int32_t left = (int32_t)(at - cellota_posix_now_ms());
+        if (left < wait) {
+            wait = left < 0 ? 0 : (int)left;
+        }
+    }
+    struct pollfd pfd = { d->uart.fd, POLLIN, 0 };
+    if (poll(&pfd, 1u, wait) > 0 && (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0) {
+        (void)poll(NULL, 0u, wait); /* the module is gone: the driver's timeouts handle it */
+    }
+    (void)quectel_poll(&d->modem, cellota_posix_now_ms());
+}
+
+/* Power the module up and wait until the driver has read its IMEI: the
+ * status messages carry the module's IMEI. */
+static void modem_identify(device_t *d)
+{
+    uint32_t start = cellota_posix_now_ms();
+    bool configured = false; /* the driver's start-up configuration was seen running */
+    (void)d->modem_port.power_up(d->modem_port.ctx);
+    while (cellota_posix_now_ms() - start < MODEM_IMEI_MS) {
+        if (d->modem_port.imei(d->modem_port.ctx, d->modem_imei, sizeof(d->modem_imei)) == 0) {
+            note("modem: the driver %s the %s dialect and read IMEI %s (%.1f s after power-up)",
+                 d->qcfg.dialect == QUECTEL_AUTO ? "detected" : "uses",
+                 dialect_name(quectel_dialect(&d->modem)), d->modem_imei,
+                 (double)(cellota_posix_now_ms() - start) / 1000.0);
+            if (strcmp(d->modem_imei, d->opt.imei) != 0) {
+                note("modem: the module's IMEI replaces %s in the status messages", d->opt.imei);
+            }
+            d->opt.imei = d->modem_imei;
+            return;
+        }
+        quectel_state_t st = quectel_state(&d->modem);
+        if (configured && st != QUECTEL_ST_CONFIGURING && st != QUECTEL_ST_BOOTING) {
+            break; /* the start-up configuration is over, and no IMEI came with it */
+        }
+        configured = configured || st == QUECTEL_ST_CONFIGURING;
+        modem_wait(d, MAX_WAIT_MS);
+    }
+    say("modem: the driver did not read an IMEI from the module (%.1f s); going on with %s",
+        (double)(cellota_posix_now_ms() - start) / 1000.0, d->opt.imei);
+}
+
+static int modem_prepare(device_t *d)
+{
+    const opts_t *o = &d->opt;
+    d->uart.fd = -1;
+    d->modem_on = o->modem != NULL || o->modem_tty != NULL;
+    if (!d->modem_on) {
+        if (o->modem_sim != NULL || o->modem_args != NULL || o->modem_log != NULL ||
+            o->modem_pid > 0) {
+            say("--modem-sim, --modem-args, --modem-log and --modem-pid need --modem or "
+                "--modem-tty");
+            return EXIT_USAGE;
+        }
+        return 0;
+    }
+    int rc = 0;
+    if (o->modem_tty != NULL) {
+        if (o->modem_sim != NULL || o->modem_args != NULL || o->modem_log != NULL ||
+            strlen(o->modem_tty) >= sizeof(d->modem_tty)) {
+            say("--modem-tty uses a module that runs already: --modem-sim, --modem-args and "
+                "--modem-log do not apply");
+            return EXIT_USAGE;
+        }
+        memcpy(d->modem_tty, o->modem_tty, strlen(o->modem_tty) + 1u);
+        d->sim_pid = o->modem_pid;
+    } else {
+        rc = modem_spawn(d);
+    }
+    if (rc == 0 && (rc = cellota_uart_pty_open(&d->uart, d->modem_tty)) != 0) {
+        say("cannot open the module's UART %s: %s (%s)", d->modem_tty, cellota_posix_strerror(rc),
+            strerror(d->uart.last_errno));
+        rc = EXIT_SETUP;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    cellota_modem_pins_init(&d->pins, d->sim_pid);
+    quectel_config_defaults(&d->qcfg);
+    d->qcfg.uart = cellota_uart_pty_port(&d->uart);
+    d->qcfg.gpio = cellota_modem_pins_port(&d->pins);
+    d->qcfg.clock = cellota_posix_clock();
+    /* --modem picks the module the simulator plays; the driver finds out
+     * which one it is talking to from ATI, as it would on a real board. */
+    d->qcfg.dialect = QUECTEL_AUTO;
+    if (quectel_init(&d->modem, &d->qcfg) != OTA_OK) {
+        say("the Quectel driver refused its configuration");
+        return EXIT_CONFIG;
+    }
+    quectel_modem(&d->modem, &d->modem_port);
+    d->modem_ready = true;
+    if (o->modem != NULL) {
+        note("modem: a simulated Quectel %s on %s (cellota-quectel-sim, pid %ld); the OTA "
+             "transport is "
+             "the module's MQTT client, driven by the cellota Quectel driver over that UART",
+             strcmp(o->modem, "bg95") == 0 ? "BG95-M2 (LTE-M)" : "BC660K-GL (NB-IoT)", d->modem_tty,
+             d->sim_pid);
+    } else {
+        note("modem: a Quectel module on %s, driven by the cellota Quectel driver", d->modem_tty);
+    }
+    note("modem: status messages still go out over libmosquitto: that connection stands for the "
+         "data server");
+    modem_identify(d);
+    return 0;
+}
+
+static void modem_report(device_t *d)
+{
+    quectel_stats_t s;
+    quectel_stats(&d->modem, &s);
+    note("modem: %s dialect; %u message(s) received, %u published; %u module start(s), %u "
+         "timeout(s), "
+         "%u error answer(s), %u recovery step(s) (highest rung %u), %u unexpected line(s), %u "
+         "overlong line(s)",
+         dialect_name(quectel_dialect(&d->modem)), (unsigned)s.rx_msgs, (unsigned)s.tx_msgs,
+         (unsigned)s.restarts, (unsigned)s.timeouts, (unsigned)s.errors, (unsigned)s.recoveries,
+         (unsigned)s.max_recovery, (unsigned)s.ignored, (unsigned)s.rx_overflows);
+}
+
+/* Stop the simulator this program started (it also ends by itself when its UART closes). */
+static void modem_stop_sim(device_t *d)
+{
+    int status = 0;
+    pid_t pid = (pid_t)d->sim_pid;
+    pid_t got = 0;
+    if (!d->sim_spawned) {
+        return;
+    }
+    d->sim_spawned = false;
+    for (int i = 0; i < 40 && got == 0; i++) {
+        if (i == 10) {
+            (void)kill(pid, SIGTERM);
+        }
+        if (i == 35) {
+            (void)kill(pid, SIGKILL);
+        }
+        got = waitpid(pid, &status, WNOHANG);
+        if (got == 0) {
+            (void)poll(NULL, 0u, 100);
+        }
+    }
+    if (got == pid && WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+        say("the module simulator exited with status %d", WEXITSTATUS(status));
+    } else if (got == pid && WIFSIGNALED(status)) {
+        say("the module simulator was ended by signal %d", WTERMSIG(status));
+    }
+}
+
+/* After the update: let the driver send what is still queued and close MQTT
+ * (bounded), show its counters, close the UART, stop the simulator. */
+static void modem_close(device_t *d)
+{
+    if (!d->modem_on) {
+        return;
+    }
+    uint32_t start = cellota_posix_now_ms();
+    while (d->modem_ready && cellota_posix_now_ms() - start < MODEM_DRAIN_MS) {
+        quectel_state_t st = quectel_state(&d->modem);
+        if (st != QUECTEL_ST_CLOSING && st != QUECTEL_ST_CONNECTED && st != QUECTEL_ST_CONNECTING) {
+            break;
+        }
+        modem_wait(d, MAX_WAIT_MS);
+    }
+    if (d->modem_ready) {
+        modem_report(d);
+    }
+    cellota_uart_pty_close(&d->uart);
+    modem_stop_sim(d);
+}
+
+/* --iflash: open the simulated internal flash, factory-program it if it is
+ * empty. The external flash and its map are the client's. */
+static int mcu_prepare(device_t *d, const cellota_flash_layout_t *map)
+{
+    const opts_t *o = &d->opt;
+    if (o->iflash_path == NULL) {
+        if (o->factory_path != NULL) {
+            say("--factory needs --iflash");
+            return EXIT_USAGE;
+        }
+        return 0;
+    }
+    int rc = sim_mcu_open(&d->mcu, o->iflash_path, &d->cfg.flash, map->meta_addr, map->backup_addr,
+                          map->backup_size);
+    if (rc != 0) {
+        say("cannot open the internal flash file %s: %s", o->iflash_path, cellota_posix_strerror(rc));
+        return EXIT_SETUP;
+    }
+    if (o->factory_path != NULL) {
+        rc = sim_mcu_factory(&d->mcu, o->factory_path);
+        if (rc < 0) {
+            say("cannot program %s into the internal flash (missing, empty or over %u bytes)",
+                o->factory_path, (unsigned)CELLOTA_IFLASH_SIZE);
+            return EXIT_SETUP;
+        }
+        if (rc == 1) {
+            note("factory: programmed %s into the internal flash (%s %s)", o->factory_path,
+                 d->mcu.title, d->mcu.version);
+        }
+    }
+    d->cfg.refused_version = d->refused;
+    return 0;
+}
+
 static int device_setup(device_t *d)
 {
-    int rc = settings_prepare(d);
+    int rc = modem_prepare(d); /* first: the module's IMEI is the device's */
+    if (rc == 0) {
+        rc = settings_prepare(d);
+    }
     if (rc == 0) {
         rc = flash_prepare(d);
     }
@@ -676,6 +1332,10 @@ static int device_setup(device_t *d)
         return EXIT_SETUP;
     }
     config_build(d, &map);
+    rc = mcu_prepare(d, &map);
+    if (rc != 0) {
+        return rc;
+    }
     if (!d->opt.log_level_given) {
         d->cfg.log.write = NULL; /* the library's own log only on request */
     }
@@ -809,6 +1469,25 @@ static void show(device_t *d, const ota_client_info_t *in, uint32_t now)
 /* Main loop                                                                */
 /* ------------------------------------------------------------------------ */
 
+/* --wait: also wake up for the console and the downlink connection. */
+static void wait_mode_poll(device_t *d, int wait_ms)
+{
+    struct pollfd pfd[3];
+    const int fds[3] = {cellota_mqtt_fd(&d->mqtt), cellota_mqtt_fd(&d->dl),
+                        d->con_open ? STDIN_FILENO : -1};
+    const bool out[3] = {cellota_mqtt_want_write(&d->mqtt), cellota_mqtt_want_write(&d->dl), false};
+    nfds_t n = 0u;
+    for (size_t i = 0; i < 3u; i++) {
+        if (fds[i] >= 0) {
+            pfd[n].fd = fds[i];
+            pfd[n].events = (short)(POLLIN | (out[i] ? POLLOUT : 0));
+            pfd[n].revents = 0;
+            n++;
+        }
+    }
+    (void)poll(pfd, n, wait_ms);
+}
+
 static void wait_for_work(device_t *d)
 {
     int wait = MAX_WAIT_MS;
@@ -819,6 +1498,20 @@ static void wait_for_work(device_t *d)
             wait = left < 0 ? 0 : (int)left;
         }
     }
+    if (d->opt.net_on && cellota_faulty_next_due(&d->faulty, &at)) {
+        int32_t left = (int32_t)(at - cellota_posix_now_ms());
+        if (left < wait) {
+            wait = left < 0 ? 0 : (int)left;
+        }
+    }
+    if (d->opt.wait && !d->modem_on) { /* with --modem: the console and downlink wait <= MAX_WAIT_MS */
+        wait_mode_poll(d, wait);
+        return;
+    }
+    if (d->modem_on) {
+        modem_wait(d, wait);
+        return;
+    }
     struct pollfd pfd;
     pfd.fd = cellota_mqtt_fd(&d->mqtt);
     pfd.events = (short)(POLLIN | (cellota_mqtt_want_write(&d->mqtt) ? POLLOUT : 0));
@@ -828,6 +1521,93 @@ static void wait_for_work(device_t *d)
         return;
     }
     (void)poll(&pfd, 1u, wait);
+}
+
+/* --iflash: once the firmware reaches its server, a new image on trial
+ * confirms itself, and the outcome of the last update goes out once on the
+ * data uplink ("OTA Update OK, ..." or the rollback). */
+static void boot_on_link(device_t *d, const ota_client_info_t *in)
+{
+    char msg[OTA_AT_MSG_MAX];
+    size_t len = 0u;
+    const ota_flash_t *nor = &d->cfg.flash;
+    uint32_t meta = d->cfg.meta_addr;
+    if (d->opt.iflash_path == NULL || d->boot_linked || in->state != OTA_STATE_NEGOTIATING) {
+        return;
+    }
+    d->boot_linked = true;
+    if (d->boot.state == OTA_BOOT_ST_TRIAL) {
+        if (ota_boot_confirm(nor, meta) != OTA_OK) {
+            say("the new firmware could not confirm itself");
+            return;
+        }
+        say("%s %s reached its server: confirmed (no rollback now)", d->mcu.title, d->mcu.version);
+        d->boot.state = OTA_BOOT_ST_UPDATED;
+    }
+    if (d->boot.reported) {
+        return;
+    }
+    if (d->boot.state == OTA_BOOT_ST_UPDATED &&
+        ota_at_update_ok_msg(msg, sizeof(msg), d->opt.imei, d->boot.title, d->boot.version,
+                             &len) == OTA_OK) {
+        (void)uplink_send(d, msg, len);
+    } else if ((d->boot.state == OTA_BOOT_ST_ROLLED_BACK || d->boot.state == OTA_BOOT_ST_REJECTED) &&
+               ota_at_rollback_msg(msg, sizeof(msg), d->opt.imei, d->boot.title, d->boot.version,
+                                   ota_boot_reason_str(d->boot.reason), &len) == OTA_OK) {
+        (void)uplink_send(d, msg, len);
+    } else {
+        return;
+    }
+    (void)ota_boot_mark_reported(nor, meta);
+}
+
+/* --iflash: a reset. The bootloader runs the boot core; the firmware it
+ * starts is identified by its marker and becomes the running version.
+ * Returns false when nothing can be started. */
+static bool boot_and_identify(device_t *d, int boot)
+{
+    sim_mcu_t *m = &d->mcu;
+    ota_status_t st = sim_mcu_boot(m);
+    ota_boot_info_t *b = &m->last.info;
+    if (b->state == OTA_BOOT_ST_TRIAL) {
+        say("boot %d: bootloader: %s %s installed, starting it on trial (trial boot %u, %u more "
+            "before a rollback)",
+            boot, b->title, b->version, (unsigned)b->boots, (unsigned)b->boots_left);
+    } else if (b->state == OTA_BOOT_ST_ROLLED_BACK || b->state == OTA_BOOT_ST_REJECTED) {
+        say("boot %d: bootloader: %s %s %s (%s); the previous firmware runs", boot, b->title,
+            b->version, b->state == OTA_BOOT_ST_REJECTED ? "refused" : "rolled back",
+            ota_boot_reason_str(b->reason));
+    } else {
+        say("boot %d: bootloader: %s", boot, ota_boot_state_str(b->state));
+    }
+    if (m->last.action == OTA_BOOT_RETRY || st == OTA_ERR_PARAM) {
+        say("bootloader: nothing safe to start (%s, port %d)", ota_status_str(st), m->last.port_error);
+        return false;
+    }
+    if (!m->known) {
+        say("the internal flash holds no firmware with a 'cellota-fw' marker (use --factory)");
+        return false;
+    }
+    d->boot = *b;
+    d->boot_linked = false;
+    d->refused[0] = '\0';
+    d->boot_error[0] = '\0';
+    (void)set_str(d->settings.title, sizeof(d->settings.title), m->title, "title");
+    (void)set_str(d->settings.version, sizeof(d->settings.version), m->version, "version");
+    say("running %s %s%s", m->title, m->version, m->noconfirm ? " (a build that never confirms)" : "");
+    if (b->state == OTA_BOOT_ST_ROLLED_BACK || b->state == OTA_BOOT_ST_REJECTED) {
+        (void)snprintf(d->boot_error, sizeof(d->boot_error), "update to %s %s %s: %s", b->title,
+                       b->version, b->state == OTA_BOOT_ST_REJECTED ? "refused" : "rolled back",
+                       ota_boot_reason_str(b->reason));
+        (void)snprintf(d->refused, sizeof(d->refused), "%s", b->version);
+        say("%s", d->boot_error);
+    }
+    if (!b->reported && (b->state == OTA_BOOT_ST_TRIAL || b->state == OTA_BOOT_ST_UPDATED)) {
+        (void)ota_client_report_boot(&d->client, NULL);
+    } else if (!b->reported && d->boot_error[0] != '\0') {
+        (void)ota_client_report_boot(&d->client, d->boot_error);
+    }
+    return true;
 }
 
 static bool finished(const ota_client_info_t *in)
@@ -855,6 +1635,7 @@ static int run(device_t *d)
         }
         (void)ota_client_poll(&d->client, now);
         (void)ota_client_info(&d->client, &in);
+        boot_on_link(d, &in);
         show(d, &in, now);
         if (finished(&in)) {
             break;
@@ -865,16 +1646,31 @@ static int run(device_t *d)
     return (int)in.code;
 }
 
+static void report_net(const device_t *d)
+{
+    const cellota_faulty_stats_t *s = &d->faulty.stats;
+    if (!d->opt.net_on) {
+        return;
+    }
+    say("network faults (seed %lu): %u answers seen, %u dropped, %u duplicated, %u reordered, "
+        "%u delayed, %u truncated, %u corrupted, %u link cut(s)",
+        (unsigned long)d->opt.net.seed, (unsigned)s->seen, (unsigned)s->dropped,
+        (unsigned)s->duplicated, (unsigned)s->reordered, (unsigned)s->delayed,
+        (unsigned)s->truncated, (unsigned)s->corrupted, (unsigned)s->link_cuts);
+}
+
 static int report(device_t *d, int code)
 {
     ota_client_info_t in;
     (void)ota_client_info(&d->client, &in);
+    report_net(d);
     if (code == OTA_CODE_SUCCESS) {
         show_verified(d);
         say("update staged; result code 100: %s", code_text(OTA_CODE_SUCCESS));
-        note("%s; the bootloader that would install %s %s is not simulated yet, so the device stops here",
-            d->reboot.requested ? "reboot requested" : "reboot left to the application", in.fw_title,
-            in.fw_version);
+        if (d->opt.iflash_path == NULL) {
+            note("%s; the bootloader is simulated with --iflash only, so the device stops here",
+                 d->reboot.requested ? "reboot requested" : "reboot left to the application");
+        }
         return 0;
     }
     if (code == OTA_CODE_NONE) {
@@ -884,6 +1680,284 @@ static int report(device_t *d, int code)
     say("%s: code %d: %s%s%s", code == OTA_CODE_SAME_VERSION ? "no update needed" : "update failed",
         code, code_text((ota_code_t)code), in.reason[0] ? ": " : "", in.reason);
     return code;
+}
+
+/* --iflash: the device's life across reboots. Boot, run the firmware (which
+ * checks for an update), and after code 100 reboot into the bootloader.
+ * A build that never confirms resets before it reaches its server. Exit 0
+ * when the device ends up running, confirmed, the version the server offers. */
+static int life(device_t *d)
+{
+    int rc = EXIT_CONFIG;
+    for (int boot = 1; boot <= 12 && !g_interrupted; boot++) {
+        if (!boot_and_identify(d, boot)) {
+            return EXIT_SETUP;
+        }
+        if (d->mcu.noconfirm) {
+            say("%s %s crashes before it reaches its server: watchdog reset", d->mcu.title,
+                d->mcu.version);
+            continue;
+        }
+        int code = run(d);
+        rc = report(d, code);
+        if (code == OTA_CODE_SUCCESS) {
+            say("rebooting into the bootloader ...");
+            continue;
+        }
+        if (code == OTA_CODE_SAME_VERSION && d->boot.state == OTA_BOOT_ST_UPDATED) {
+            say("the device runs %s %s, confirmed: update complete", d->mcu.title, d->mcu.version);
+            return 0;
+        }
+        return rc;
+    }
+    say("gave up after 12 boots");
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* --wait: a long-lived device with a console and a data downlink           */
+/* ------------------------------------------------------------------------ */
+
+/* Console replies go to standard output with plain "\n" line ends (the
+ * library writes the UART's "\r\n"). */
+static void console_reply(const char *reply)
+{
+    for (const char *p = reply; *p != '\0'; p++) {
+        if (*p != '\r') {
+            (void)fputc(*p, stdout);
+        }
+    }
+    (void)fflush(stdout);
+}
+
+/* One console line. This device has no commands of its own, so a line
+ * that is not an OTA command gets the library's AT_ERROR answer as it is.
+ * Nothing typed is logged: it may hold the password. */
+static void console_line(device_t *d, const char *line, size_t len)
+{
+    char reply[OTA_AT_REPLY_MAX];
+    if (ota_at_exec(&d->at, line, len, reply, sizeof(reply)) != OTA_ERR_PARAM) {
+        console_reply(reply);
+    }
+}
+
+static void console_feed(device_t *d, const char *buf, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] == '\n') {
+            if (d->con_skip) {
+                console_reply("line too long\r\nAT_ERROR\r\n");
+            } else {
+                console_line(d, d->con_line, d->con_len);
+            }
+            d->con_len = 0u;
+            d->con_skip = false;
+        } else if (d->con_len < sizeof(d->con_line)) {
+            d->con_line[d->con_len++] = buf[i];
+        } else {
+            d->con_skip = true;
+        }
+    }
+}
+
+/* Read what standard input has, without blocking (the real device reads
+ * its UART console the same way, between two polls of the client). */
+static void console_poll(device_t *d)
+{
+    for (int i = 0; i < 16 && d->con_open; i++) {
+        struct pollfd p;
+        char buf[256];
+        p.fd = STDIN_FILENO;
+        p.events = POLLIN;
+        p.revents = 0;
+        if (poll(&p, 1u, 0) <= 0 || (p.revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
+            return;
+        }
+        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+            return;
+        }
+        if (n <= 0) {
+            if (d->con_len > 0u) {
+                console_feed(d, "\n", 1u); /* a last line without its newline */
+            }
+            d->con_open = false;
+            note("console: end of standard input (downlinks still work)");
+            return;
+        }
+        console_feed(d, buf, (size_t)n);
+    }
+}
+
+/* Code 3 on the data uplink, with the reason a downlink was refused. */
+static void send_code(device_t *d, ota_code_t code, const char *reason)
+{
+    char msg[OTA_AT_MSG_MAX];
+    size_t len = 0u;
+    if (ota_at_status_msg(msg, sizeof(msg), d->opt.imei, code, reason, &len) == OTA_OK) {
+        (void)uplink_send(d, msg, len);
+    }
+}
+
+/* Every message on the downlink topic (from inside the downlink's poll).
+ * The payload is never printed: a Config may carry the password. */
+static void on_downlink(void *arg, const char *topic, size_t topic_len, const uint8_t *payload,
+                        size_t len)
+{
+    device_t *d = arg;
+    char reason[OTA_AT_REASON_MAX + 1];
+    (void)topic;
+    (void)topic_len;
+    if (len == 0u) {
+        /* Our own probe came back: the broker handled the SUBSCRIBE sent
+         * before it, so downlinks reach us from now on. */
+        if (!d->dl_ready) {
+            d->dl_ready = true;
+            note("listening for downlinks on %s (data server %s:%u)", d->dl_topic, d->data_host,
+                 (unsigned)d->data_port);
+        }
+        return;
+    }
+    bool was_pending = ota_at_upgrade_pending(&d->at);
+    ota_status_t st = ota_at_downlink(&d->at, payload, len, reason, sizeof(reason));
+    if (st == OTA_OK) {
+        note("downlink %s accepted%s", payload[0] == 0xF9u ? "F9 01" : "Config",
+             (!was_pending && ota_at_upgrade_pending(&d->at)) ? ": update requested"
+                                                               : ": settings saved");
+    } else if (st == OTA_ERR_NOT_FOUND) {
+        note("downlink of %zu bytes ignored: neither a Config nor an F9 command", len);
+    } else {
+        say("downlink refused: %s", reason);
+        send_code(d, OTA_CODE_FORMAT, reason);
+    }
+}
+
+/* Keep the downlink subscription up: connect, subscribe, probe, poll. */
+static void downlink_poll(device_t *d, uint32_t now)
+{
+    ota_transport_t t = cellota_mqtt_port(&d->dl);
+    ota_link_state_t ls = t.state(t.ctx);
+    if (ls == OTA_LINK_DOWN || ls == OTA_LINK_FAILED) {
+        if (d->dl_up) {
+            say("downlink connection to %s:%u lost; connecting again", d->data_host,
+                (unsigned)d->data_port);
+        }
+        d->dl_up = false;
+        d->dl_ready = false;
+        if ((int32_t)(now - d->dl_retry_at) < 0) {
+            return;
+        }
+        d->dl_retry_at = now + DL_RETRY_MS;
+        ota_mqtt_conn_t conn = {d->data_host, d->data_port, d->dl_client_id, NULL, NULL, 60u};
+        (void)t.connect(t.ctx, &conn, on_downlink, d);
+        return;
+    }
+    (void)t.poll(t.ctx, now);
+    if (t.state(t.ctx) == OTA_LINK_UP && !d->dl_up) {
+        d->dl_up = true;
+        if (t.subscribe(t.ctx, d->dl_topic, 1u) != 0 || t.publish(t.ctx, d->dl_topic, NULL, 0u, 1u) != 0) {
+            say("cannot subscribe to %s", d->dl_topic);
+            t.disconnect(t.ctx);
+        }
+    }
+}
+
+/* Start the requested update when the client is idle (the real device:
+ * when the modem is idle). */
+static void start_requested(device_t *d)
+{
+    if (d->running || !ota_at_upgrade_pending(&d->at)) {
+        return;
+    }
+    if (d->settings.host[0] == '\0') {
+        say("update requested, but no OTA server is set (AT+OTASER): not started");
+        send_code(d, OTA_CODE_TIMEOUT, "no OTA server set (AT+OTASER)");
+        (void)ota_at_upgrade_done(&d->at);
+        return;
+    }
+    if (ota_client_start(&d->client) != OTA_OK) {
+        return;
+    }
+    d->running = true;
+    ota_at_set_busy(&d->at, true);
+    d->shown_state = OTA_STATE_IDLE;
+    d->shown_attempt = 0u;
+    d->verified_shown = false;
+    note("update requested: %s %s asks %s:%u", d->settings.title, d->settings.version,
+         d->settings.host, (unsigned)d->settings.port);
+}
+
+/* The update ended: the flag goes, the result is shown. true to stop. */
+static bool end_update(device_t *d, const ota_client_info_t *in, int *rc)
+{
+    d->running = false;
+    ota_at_set_busy(&d->at, false);
+    if (ota_at_upgrade_done(&d->at) != OTA_OK) {
+        say("the update request could not be cleared in %s", d->opt.settings_path);
+    }
+    *rc = report(d, (int)in->code);
+    if (in->code == OTA_CODE_SUCCESS) {
+        return true; /* the real device reboots into its bootloader here */
+    }
+    note("waiting for commands again");
+    return false;
+}
+
+static int serve_setup(device_t *d)
+{
+    const opts_t *o = &d->opt;
+    if (ota_at_init(&d->at, &d->settings, &d->store_port) != OTA_OK) {
+        say("the settings store is too small for the AT commands");
+        return EXIT_SETUP;
+    }
+    if (o->downlink_topic != NULL) {
+        (void)snprintf(d->dl_topic, sizeof(d->dl_topic), "%s", o->downlink_topic);
+    } else {
+        (void)snprintf(d->dl_topic, sizeof(d->dl_topic), "cellota/%s/downlink", o->imei);
+    }
+    (void)snprintf(d->dl_client_id, sizeof(d->dl_client_id), "cellota-%s-downlink", o->imei);
+    cellota_mqtt_init(&d->dl);
+    d->con_open = true;
+    d->dl_retry_at = cellota_posix_now_ms();
+    return 0;
+}
+
+/* --wait: idle until AT+UPGRADE, F9 01 or a Config ending in AT+UPGRADE
+ * (or a request saved before the last stop), then update and report.
+ * After code 100 the program ends (the reboot); after any other result it
+ * keeps waiting. SIGINT/SIGTERM stop it with status 0; during an update
+ * that is a power cut: the request stays saved and runs at the next start. */
+static int serve(device_t *d)
+{
+    ota_client_info_t in;
+    int rc = serve_setup(d);
+    if (rc != 0) {
+        return rc;
+    }
+    note("waiting: AT commands on standard input, downlinks on %s", d->dl_topic);
+    for (;;) {
+        uint32_t now = cellota_posix_now_ms();
+        if (g_interrupted) {
+            if (d->running) {
+                (void)ota_client_abort(&d->client);
+                say("stopped during the update: the request stays saved and runs at the next start");
+            }
+            return 0;
+        }
+        console_poll(d);
+        downlink_poll(d, now);
+        start_requested(d);
+        if (d->running) {
+            (void)ota_client_poll(&d->client, now);
+            (void)ota_client_info(&d->client, &in);
+            show(d, &in, now);
+            if (finished(&in) && end_update(d, &in, &rc)) {
+                return rc;
+            }
+        }
+        cellota_uplink_poll(&d->uplink);
+        wait_for_work(d);
+    }
 }
 
 int main(int argc, char **argv)
@@ -913,12 +1987,21 @@ int main(int argc, char **argv)
         (void)sigaction(SIGTERM, &sa, NULL);
         sa.sa_handler = SIG_IGN; /* a broker that hangs up is an error code, not a crash */
         (void)sigaction(SIGPIPE, &sa, NULL);
-        note("running %s %s, IMEI %s", d->settings.title, d->settings.version, d->opt.imei);
-        rc = report(d, run(d));
+        if (d->opt.iflash_path == NULL) {
+            note("running %s %s, IMEI %s", d->settings.title, d->settings.version, d->opt.imei);
+        }
+        rc = d->opt.wait            ? serve(d)
+             : d->opt.iflash_path ? life(d)
+                                  : report(d, run(d));
     }
+    modem_close(d);
     cellota_mqtt_close(&d->mqtt);
     cellota_uplink_close(&d->uplink);
+    cellota_mqtt_close(&d->dl);
     cellota_flash_file_close(&d->flash);
+    if (d->opt.iflash_path != NULL) {
+        sim_mcu_close(&d->mcu);
+    }
     cellota_store_file_close(&d->store);
     cellota_posix_cleanup();
     return rc;

@@ -302,6 +302,28 @@ ota_status_t ota_at_status_msg(char *buf, size_t cap, const char *imei, ota_code
 ota_status_t ota_at_update_ok_msg(char *buf, size_t cap, const char *imei, const char *title,
                                   const char *version, size_t *len);
 
+/**
+ * @brief Build the message sent after the bootloader rolled an update back
+ *        (or refused it):
+ *        `{"IMEI":"<imei>","Message":"OTA Update failed, rolled back, Firmware Title: <t> Ver: <v>: <reason>"}`,
+ *        where title and version name the update that did not stay.
+ *
+ * Escaped like ota_at_update_ok_msg().
+ *
+ * @param buf     Output; NUL-terminated; "" unless OTA_OK.
+ * @param cap     Size of @p buf.
+ * @param imei    Device IMEI.
+ * @param title   Title of the update that was rolled back (NULL: "").
+ * @param version Its version (NULL: "").
+ * @param reason  Why (NULL: ""), e.g. ota_boot_reason_str().
+ * @param[out] len Length without the NUL; may be NULL.
+ * @retval OTA_OK          Built.
+ * @retval OTA_ERR_PARAM   NULL @p buf or @p imei, or @p cap 0.
+ * @retval OTA_ERR_NOSPACE Does not fit @p cap.
+ */
+ota_status_t ota_at_rollback_msg(char *buf, size_t cap, const char *imei, const char *title,
+                                 const char *version, const char *reason, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

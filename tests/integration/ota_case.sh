@@ -162,6 +162,76 @@ refused() {
     expect_status "$IMEI" "$code"
 }
 
+# --iflash: the simulated MCU with its internal flash and the bootloader.
+# gen_fw FILE SIZE SEED VERSION [noconfirm]: a firmware image with its marker.
+gen_fw() {
+    it_gen_image "$1" "$2" "$3" "cellota-fw $TITLE $4${5:+ $5};" || it_die "cannot generate $1"
+}
+
+# The internal flash (application area at its start) holds IMAGE.
+expect_app() {
+    local iflash="$1" image="$2" what="$3"
+    if cmp -s -n "$(stat -c %s "$image")" "$iflash" "$image"; then
+        it_log "the internal flash holds $what"
+    else
+        it_fail "the internal flash does not hold $what"
+    fi
+}
+
+run_boot_device() {
+    run_device dev --imei "$IMEI" --token tok --iflash "$IT_TMP/dev-iflash.bin" "$@"
+}
+
+case_boot_update() {
+    gen_fw "$IT_TMP/v1.bin" 30000 31 "$OLD"
+    gen_fw "$IT_TMP/image.bin" 41000 32 "$NEW"
+    "$PACK" --out "$IT_TMP/package.bin" "$IT_TMP/image.bin" >"$IT_TMP/pack.log" 2>&1 ||
+        it_die "cellota-pack failed"
+    it_start_broker
+    serve_package
+    it_status_start
+    run_boot_device --factory "$IT_TMP/v1.bin"
+    expect_rc dev 0 || return 1
+    expect_app "$IT_TMP/dev-iflash.bin" "$IT_TMP/image.bin" "$NEW, installed by the bootloader"
+    grep -q "reached its server: confirmed" "$IT_TMP/dev.log" || it_fail "the new firmware did not confirm"
+    grep -q "runs $TITLE $NEW, confirmed: update complete" "$IT_TMP/dev.log" ||
+        it_fail "the device did not end on $NEW"
+    expect_status "$IMEI" 100 "OTA update successful"
+    if it_status_wait 10 "Message\":\"OTA Update OK, Firmware Title: $TITLE Ver: $NEW\""; then
+        it_log "after the reboot: $IT_STATUS"
+    else
+        it_fail "no 'OTA Update OK, Firmware Title: $TITLE Ver: $NEW' status message"
+    fi
+    it_wait_for "$IT_TMP/server.log" 'reports fw_state UPDATED$' 5 ||
+        it_fail "the server never got fw_state UPDATED"
+}
+
+case_boot_rollback() {
+    gen_fw "$IT_TMP/v1.bin" 30000 41 "$OLD"
+    gen_fw "$IT_TMP/image.bin" 35000 42 "$NEW" noconfirm
+    "$PACK" --out "$IT_TMP/package.bin" "$IT_TMP/image.bin" >"$IT_TMP/pack.log" 2>&1 ||
+        it_die "cellota-pack failed"
+    it_start_broker
+    serve_package
+    it_status_start
+    # The new build never confirms: 3 trial boots, then the bootloader
+    # restores v1; the device reports it and refuses that version again.
+    run_boot_device --factory "$IT_TMP/v1.bin"
+    expect_rc dev 2 || return 1
+    expect_app "$IT_TMP/dev-iflash.bin" "$IT_TMP/v1.bin" "$OLD again, restored by the bootloader"
+    [ "$(grep -c 'crashes before it reaches its server' "$IT_TMP/dev.log")" -eq 3 ] ||
+        it_fail "the broken build did not get exactly 3 trial boots"
+    if it_status_wait 10 "OTA Update failed, rolled back, Firmware Title: $TITLE Ver: $NEW: "; then
+        it_log "after the rollback: $IT_STATUS"
+    else
+        it_fail "no rollback status message"
+    fi
+    grep -q "version $NEW was rolled back on this device: not installed again" "$IT_TMP/dev.log" ||
+        it_fail "the device did not refuse the rolled-back version"
+    it_wait_for "$IT_TMP/server.log" 'reports fw_state FAILED: update to .* rolled back' 5 ||
+        it_fail "the server never got fw_state FAILED for the rollback"
+}
+
 case_two_devices() {
     local a b pa pb
     make_package 36000 21 dragino
@@ -258,6 +328,8 @@ code7_bad_checksum)
         --checksum-override 00000000 -- --retries 0
     ;;
 two_devices) case_two_devices ;;
+boot_update) case_boot_update ;;
+boot_rollback) case_boot_rollback ;;
 *)
     it_die "unknown case $CASE"
     ;;

@@ -954,6 +954,25 @@ static void assert_valid_json(const char *msg)
     assert_int_equal(ota_json_string(&v, text, sizeof text, NULL), OTA_OK);
 }
 
+static void test_rollback_msg(void **state)
+{
+    char msg[OTA_AT_MSG_MAX];
+    size_t len = 0u;
+    (void)state;
+    assert_int_equal(ota_at_rollback_msg(msg, sizeof msg, IMEI, "s31-nb", "v1.2.0",
+                                         "not confirmed \"in time\"", &len),
+                     OTA_OK);
+    assert_string_equal(msg, "{\"IMEI\":\"860000000000001\",\"Message\":\"OTA Update failed, rolled "
+                             "back, Firmware Title: s31-nb Ver: v1.2.0: not confirmed \\\"in "
+                             "time\\\"\"}");
+    assert_int_equal(len, strlen(msg));
+    assert_valid_json(msg);
+    assert_int_equal(ota_at_rollback_msg(msg, 20u, IMEI, "s31-nb", "v1.2.0", "x", &len),
+                     OTA_ERR_NOSPACE);
+    assert_string_equal(msg, "");
+    assert_int_equal(ota_at_rollback_msg(NULL, 10u, IMEI, "t", "v", "r", NULL), OTA_ERR_PARAM);
+}
+
 static void test_update_ok_msg(void **state)
 {
     char msg[OTA_AT_MSG_MAX];
@@ -1032,6 +1051,7 @@ int main(void)
         cmocka_unit_test_setup(test_f9_other, setup),
         cmocka_unit_test_setup(test_status_msg, setup),
         cmocka_unit_test_setup(test_update_ok_msg, setup),
+        cmocka_unit_test_setup(test_rollback_msg, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
