@@ -8,12 +8,15 @@
 # It installs what is missing (Debian/Ubuntu, apt-get), builds cellota into
 # build/ (Release, warnings as errors), starts a private mosquitto on a free
 # loopback port, makes a new firmware image and its ThingsBoard package,
-# serves it with cellota-server, runs cellota-device from v1.0.0 to v1.1.0,
-# checks that the image staged in the device's flash is exactly the new
-# firmware; then provisions a second device the Dragino way (AT commands on
-# its console, a JSON downlink that triggers its update) and checks it too;
-# and stops everything it started. Exit status 0 only if the
-# update really completed. Files are left in build/demo/ for inspection.
+# serves it with cellota-server, runs cellota-device from v1.0.0 to v1.1.0:
+# download, staging, reboot, the bootloader's install, the trial boot that
+# confirms and reports "OTA Update OK"; checks the staged and the installed
+# image byte for byte; then provisions a second device the Dragino way (AT
+# commands on its console, a JSON downlink that triggers its update), updates
+# two more through simulated Quectel modules, and shows a rollback: a broken
+# v1.2.0 that never confirms is restored to v1.1.0 by the bootloader. It
+# stops everything it started. Exit status 0 only if every step really
+# completed. Files are left in build/demo/ for inspection.
 #
 # Environment: CELLOTA_BUILD_DIR (default <repo>/build), DEMO_WINDOW (chunk
 # requests in flight, default 4), DEMO_LATENCY_MS (how long the server holds
@@ -124,8 +127,11 @@ make_firmware() {
     rm -rf "$WORK"
     mkdir -p "$WORK" || it_die "cannot create $WORK"
     it_gen_image "$WORK/firmware-$NEW_VERSION.bin" "$IMAGE_SIZE" 20240601 \
-        "cellota demo firmware: $TITLE $NEW_VERSION;" || it_die "cannot write the firmware image"
-    info "firmware image: $WORK/firmware-$NEW_VERSION.bin ($IMAGE_SIZE bytes, the version string inside)"
+        "cellota-fw $TITLE $NEW_VERSION;" || it_die "cannot write the firmware image"
+    it_gen_image "$WORK/firmware-$OLD_VERSION.bin" 40000 20240501 \
+        "cellota-fw $TITLE $OLD_VERSION;" || it_die "cannot write the firmware image"
+    info "firmware image: $WORK/firmware-$NEW_VERSION.bin ($IMAGE_SIZE bytes, starting with its marker"
+    info "'cellota-fw $TITLE $NEW_VERSION;' so that the simulated device knows what it runs after a reboot)"
     info "cellota-pack cuts it into Dragino records [1024 data bytes][CRC-32] and shows what ThingsBoard would show:"
     "$PACK" --out "$WORK/package.bin" "$WORK/firmware-$NEW_VERSION.bin" >"$WORK/pack.log" 2>&1 ||
         { it_show "$WORK/pack.log"; it_die "cellota-pack failed"; }
@@ -147,11 +153,13 @@ start_server() {
 
 run_device() {
     step "The device runs $TITLE $OLD_VERSION and asks the server for an update"
-    info "cellota-device: flash in $WORK/flash.bin, staging slot at 0x$(printf '%06x' "$(it_staging_offset)")"
+    info "cellota-device: external flash in $WORK/flash.bin, staging slot at 0x$(printf '%06x' "$(it_staging_offset)");"
+    info "its internal flash ($WORK/iflash.bin) was factory-programmed with $OLD_VERSION"
     info "it keeps $WINDOW chunk requests in flight (a Dragino device keeps 1), so the link's delay is paid once per $WINDOW chunks"
+    info "after code 100 it reboots: the bootloader backs up $OLD_VERSION, installs $NEW_VERSION and starts it on trial"
     echo
-    "$DEVICE" --host "$IT_HOST" --port "$IT_PORT" --token "$TOKEN" --title "$TITLE" \
-        --version "$OLD_VERSION" --imei "$IMEI" --flash "$WORK/flash.bin" \
+    "$DEVICE" --host "$IT_HOST" --port "$IT_PORT" --token "$TOKEN" --imei "$IMEI" \
+        --flash "$WORK/flash.bin" --iflash "$WORK/iflash.bin" --factory "$WORK/firmware-$OLD_VERSION.bin" \
         --settings "$WORK/settings.bin" --window "$WINDOW" --answer-timeout-ms 5000 \
         --connect-timeout-ms 10000 --backoff-ms 1000 --retries 1
     DEVICE_RC=$?
@@ -179,6 +187,18 @@ check_result() {
         info "status message received: $IT_STATUS"
     else
         info "FAILED: no 'OTA code 100' status message (got: ${IT_STATUS:-nothing})"
+        ok=0
+    fi
+    if cmp -s -n "$IMAGE_SIZE" "$WORK/iflash.bin" "$WORK/firmware-$NEW_VERSION.bin"; then
+        info "after the reboot the internal flash holds exactly $NEW_VERSION, installed by the bootloader"
+    else
+        info "FAILED: the internal flash does not hold $NEW_VERSION"
+        ok=0
+    fi
+    if it_status_wait 5 "OTA Update OK, Firmware Title: $TITLE Ver: $NEW_VERSION"; then
+        info "status message after the reboot: $IT_STATUS"
+    else
+        info "FAILED: no 'OTA Update OK' status message after the reboot"
         ok=0
     fi
     IT_FAILED=0
@@ -328,6 +348,49 @@ modem_run() {
     [ "$ok" -eq 1 ] || IT_FAILED=1
 }
 
+# --------------------------------------------------------------------------------------------
+# A broken build: v1.2.0 never reaches its server, so it never confirms. After 3 trial boots the
+# bootloader restores v1.1.0; the device reports the rollback and refuses v1.2.0 from then on.
+BROKEN_VERSION=v1.2.0
+
+rollback_run() {
+    local ok=1 rc
+    step "A broken build $TITLE $BROKEN_VERSION that never confirms: the bootloader rolls it back"
+    it_stop "$SERVER_PID"
+    it_gen_image "$WORK/firmware-$BROKEN_VERSION.bin" 30000 20240701 \
+        "cellota-fw $TITLE $BROKEN_VERSION noconfirm;" || it_die "cannot write the firmware image"
+    "$PACK" --out "$WORK/package-broken.bin" "$WORK/firmware-$BROKEN_VERSION.bin" >/dev/null 2>&1 ||
+        it_die "cellota-pack failed"
+    it_spawn server-broken "$SERVER" --host "$IT_HOST" --port "$IT_PORT" --package "$WORK/package-broken.bin" \
+        --title "$TITLE" --version "$BROKEN_VERSION" --algo CRC32 --quiet
+    SERVER_PID=$IT_LAST_PID
+    it_wait_for "$IT_TMP/server-broken.log" '^server: ready' 10 "$SERVER_PID" ||
+        { it_show "$IT_TMP/server-broken.log"; it_die "cellota-server did not start"; }
+    info "the server now offers $BROKEN_VERSION, a build that crashes before it reaches its server"
+    echo
+    "$DEVICE" --host "$IT_HOST" --port "$IT_PORT" --token "$TOKEN" --imei "$IMEI" \
+        --flash "$WORK/flash.bin" --iflash "$WORK/iflash.bin" --settings "$WORK/settings.bin" \
+        --window "$WINDOW" --answer-timeout-ms 5000 --connect-timeout-ms 10000 --retries 0 2>&1 |
+        grep -v 'downloaded [0-9]'
+    rc=${PIPESTATUS[0]}
+    echo
+    info "cellota-device exited with status $rc (2 = refused: that version was rolled back here)"
+    [ "$rc" -eq 2 ] || { info "FAILED: expected status 2"; ok=0; }
+    if cmp -s -n "$IMAGE_SIZE" "$WORK/iflash.bin" "$WORK/firmware-$NEW_VERSION.bin"; then
+        info "the internal flash holds $NEW_VERSION again, byte for byte"
+    else
+        info "FAILED: the internal flash does not hold $NEW_VERSION"
+        ok=0
+    fi
+    if it_status_wait 5 "OTA Update failed, rolled back, Firmware Title: $TITLE Ver: $BROKEN_VERSION"; then
+        info "status message after the rollback: $IT_STATUS"
+    else
+        info "FAILED: no rollback status message"
+        ok=0
+    fi
+    [ "$ok" -eq 1 ] || IT_FAILED=1
+}
+
 modem_runs() {
     modem_run bg95 "BG95-M2 (LTE-M)" 860000000000003
     modem_run bc660k "BC660K-GL (NB-IoT)" 860000000000004
@@ -345,6 +408,7 @@ main() {
     check_result
     provision_device
     modem_runs
+    rollback_run
     step "Stopping the server, the status listener and the broker"
     it_stop_all
     grep '^server: stopped' "$IT_TMP/server.log" | sed 's/^server: /   server /'

@@ -1352,18 +1352,8 @@ static int device_setup(device_t *d)
 
 static const char *code_text(ota_code_t code)
 {
-    switch (code) {
-    case OTA_CODE_TITLE_MISMATCH: return "firmware title mismatch";
-    case OTA_CODE_NO_HARDWARE: return "hardware not supported (no usable external flash)";
-    case OTA_CODE_FORMAT: return "command or data format error";
-    case OTA_CODE_TIMEOUT: return "OTA server connection timeout";
-    case OTA_CODE_NO_TITLE: return "firmware title not found on the server";
-    case OTA_CODE_SAME_VERSION: return "firmware version match, nothing to do";
-    case OTA_CODE_CHECKSUM: return "firmware checksum error";
-    case OTA_CODE_SUCCESS: return "OTA update successful, waiting for reboot";
-    case OTA_CODE_NONE:
-    default: return "no result";
-    }
+    const char *text = ota_code_str(code); /* the library's texts, as in the status messages */
+    return text[0] != '\0' ? text : "no result";
 }
 
 static void draw_bar(device_t *d, const ota_client_info_t *in, uint32_t now)
