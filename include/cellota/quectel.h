@@ -197,6 +197,9 @@ typedef struct {
 
 /** @brief Counters and diagnostics (quectel_stats()). Counters only grow; they wrap. */
 typedef struct {
+    uint8_t last_qmtstat;  /**< Last `+QMTSTAT` error code (0 none). */
+    uint8_t recovery;      /**< Current ::quectel_recovery_t rung. */
+    uint8_t max_recovery;  /**< Highest ::quectel_recovery_t rung reached since init. */
     uint32_t rx_overflows; /**< Lines longer than ::QUECTEL_CFG_LINE_MAX. */
     uint32_t resyncs;      /**< Times the receiver found the start of a line again after an overflow. */
     uint32_t rx_dropped;   /**< Messages dropped: too long for the payload buffer, malformed, or
@@ -210,9 +213,6 @@ typedef struct {
     uint32_t recoveries;   /**< Recovery rungs executed. */
     uint32_t ignored;      /**< Lines that were neither an expected answer nor a known URC. */
     int32_t last_cme;      /**< Last `+CME ERROR`/`+CMS ERROR` code, -1 for a plain `ERROR`, 0 none. */
-    uint8_t last_qmtstat;  /**< Last `+QMTSTAT` error code (0 none). */
-    uint8_t recovery;      /**< Current ::quectel_recovery_t rung. */
-    uint8_t max_recovery;  /**< Highest ::quectel_recovery_t rung reached since init. */
 } quectel_stats_t;
 
 /** @cond PRIVATE */
@@ -275,11 +275,13 @@ typedef struct {
     uint8_t slot;
     uint8_t creg;
     uint8_t cond;
+    uint8_t idx;
     int8_t rssi;
     uint16_t flags;
     uint16_t feat;
     uint16_t msgid;
     uint16_t txq_len;
+    quectel_stats_t st;
     const quectel_config_t *cfg;
     uint32_t now;
     uint32_t wait_until;
@@ -289,7 +291,6 @@ typedef struct {
     ota_msg_cb_t on_msg;
     void *msg_arg;
     ota_mqtt_conn_t conn;
-    quectel_stats_t st;
     char imei[QUECTEL_IMEI_MAX + 1];
     quectel_at_t at;
     uint8_t txq[QUECTEL_CFG_TXQ_SIZE];

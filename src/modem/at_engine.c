@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "../ota_fmt.h"
+
 #define LINE_CAP ((uint16_t)QUECTEL_CFG_LINE_MAX)
 #define PAY_CAP ((uint32_t)QUECTEL_CFG_PAYLOAD_MAX)
 #define AT_RX_GAP_MS 1000u /* longest silence inside a payload or a skipped line */
@@ -16,7 +18,7 @@ static bool due(uint32_t now, uint32_t t)
 
 bool quectel_at_busy(const quectel_at_t *e)
 {
-    return e->state != AT_IDLE && e->state != AT_DONE;
+    return (uint8_t)(e->state - AT_SEND) < (uint8_t)(AT_DONE - AT_SEND);
 }
 
 void quectel_at_abort(quectel_at_t *e)
@@ -201,18 +203,6 @@ void quectel_at_hex(quectel_at_t *e)
     e->hex_bad = 0;
 }
 
-static int hex_val(uint8_t b)
-{
-    if (b >= '0' && b <= '9') {
-        return b - '0';
-    }
-    b = (uint8_t)(b | 0x20u);
-    if (b >= 'a' && b <= 'f') {
-        return b - 'a' + 10;
-    }
-    return -1;
-}
-
 static void hex_end(quectel_at_t *e)
 {
     uint32_t n = e->raw_got;
@@ -245,7 +235,7 @@ static void hex_byte(quectel_at_t *e, uint8_t b)
     if (b >= '0' && b <= '9' && e->hex_dec < 1000000u) {
         e->hex_dec = e->hex_dec * 10u + (uint32_t)(b - '0');
     }
-    v = hex_val(b);
+    v = ota_hex_value((char)b);
     if (v < 0) {
         e->hex_bad = 1;
         return;
@@ -311,7 +301,6 @@ void quectel_at_start(quectel_at_t *e, uint32_t timeout_ms, uint8_t data_mode, c
 /* The byte at position p of command + data (raw or hex) + tail. */
 static uint8_t tx_at(const quectel_at_t *e, uint32_t p)
 {
-    static const char digits[] = "0123456789ABCDEF";
     uint32_t dl;
     if (p < e->cmd_len) {
         return (uint8_t)e->cmd[p];
@@ -321,7 +310,8 @@ static uint8_t tx_at(const quectel_at_t *e, uint32_t p)
         dl = 2u * (uint32_t)e->data_len;
         if (p < dl) {
             uint8_t v = e->data[p / 2u];
-            return (uint8_t)digits[((p & 1u) != 0u) ? (v & 15u) : (uint8_t)(v >> 4)];
+            v = ((p & 1u) != 0u) ? (uint8_t)(v & 15u) : (uint8_t)(v >> 4);
+            return (uint8_t)(v + ((v < 10u) ? '0' : 'A' - 10));
         }
     } else {
         dl = e->data_len;

@@ -15,6 +15,7 @@
 
 #include <string.h>
 
+#include "../ota_fmt.h"
 #include "at_engine.h"
 
 /* What the driver knows about the module (q->flags). */
@@ -66,7 +67,7 @@ enum {
     ST_E0, ST_ATI, ST_CMEE, ST_URCPORT, ST_GSN, ST_CGSN, ST_CFGTEST, ST_PUBEXTEST,
     ST_SCLK0, ST_SCLK1, ST_APN_BG, ST_APN_BC,
     ST_CFUN1, ST_CFUN0, ST_CEREG, ST_CSQ,
-    ST_VER_BG, ST_VER_BC, ST_KA, ST_SESS, ST_RECV1, ST_RECV0, ST_DF, ST_SRL, ST_OPEN, ST_CONN,
+    ST_VER, ST_KA, ST_SESS, ST_RECV1, ST_RECV0, ST_DF, ST_SRL, ST_OPEN, ST_CONN,
     ST_DISC, ST_CLOSE, ST_QPOWD, ST_RESET,
     ST_QITEM, ST_SUB, ST_PUB, ST_READ, ST_RECVQ
 };
@@ -93,7 +94,7 @@ enum {
 /* Command text after "AT" of each step, in step order, NUL-separated.
  * %i client, %k keepalive, %h host, %p port, %c client id, %u ,"user","pass",
  * %a APN, %m msg id, %q QoS, %t topic, %l length, %s slot, %x "EX" (PUBEX),
- * %C +QMTCFG=" */
+ * %C +QMTCFG=", %v MQTT version (BG95 4, BC660K 1) */
 static const char k_fmt[] =
     "\0"             /* END */
     "\0\0\0"         /* AT, PROBE, WAKE */
@@ -114,8 +115,7 @@ static const char k_fmt[] =
     "+CFUN=0\0"
     "+CEREG?\0"
     "+CSQ\0"
-    "%Cversion\",%i,4\0"
-    "%Cversion\",%i,1\0"
+    "%Cversion\",%i,%v\0"
     "%Ckeepalive\",%i,%k\0"
     "%Csession\",%i,1\0"
     "%Crecv/mode\",%i,1,1\0"
@@ -140,7 +140,7 @@ static const uint8_t k_flags[] = {
     0, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT,   /* E0 .. PUBEXTEST */
     S_OPT, S_OPT, S_OPT, S_OPT,                           /* SCLK0 .. APN_BC */
     S_LONG, S_LONG | S_OPT, 0, S_OPT,                     /* CFUN1 CFUN0 CEREG CSQ */
-    S_OPT, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT, /* QMTCFG */
+    S_OPT, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT,        /* QMTCFG */
     S_HOLD, S_HOLD, S_HOLD | S_OPT, S_HOLD | S_OPT,       /* OPEN CONN DISC CLOSE */
     S_OPT, S_LONG | S_OPT,                                /* QPOWD RESET */
     0, 0, 0, S_OPT, S_OPT,                                /* QITEM SUB PUB READ RECVQ */
@@ -151,7 +151,7 @@ static const uint8_t k_skip[] = {
     0, C_FIXED, 0, BG_ONLY, 0, C_IMEI, 0, BG_ONLY,           /* E0 .. PUBEXTEST */
     0, 0, BG_ONLY | C_NOAPN, BC_ONLY | C_NOAPN,              /* SCLK0 .. APN_BC */
     0, 0, 0, 0,                                              /* CFUN1 CFUN0 CEREG CSQ */
-    BG_ONLY, BC_ONLY, 0, 0, BG_ONLY | C_NORECV,              /* VER VER KA SESS RECV1 */
+    0, 0, 0, BG_ONLY | C_NORECV,                             /* VER KA SESS RECV1 */
     BG_ONLY | C_NORECV | C_RXBUF, BC_ONLY | C_NODF, BC_ONLY, /* RECV0 DF SRL */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
@@ -163,7 +163,7 @@ static const uint8_t k_skip[] = {
 #define SC_INIT (SC_BOOT + 5u)
 #define SC_ATT (SC_INIT + 12u)
 #define SC_MQTT (SC_ATT + 4u)
-#define SC_CLOSE (SC_MQTT + 11u)
+#define SC_CLOSE (SC_MQTT + 10u)
 #define SC_REOPEN (SC_CLOSE + 1u)
 #define SC_OFF (SC_CLOSE + 3u)
 #define SC_SLEEP (SC_OFF + 2u)
@@ -184,7 +184,7 @@ static const uint8_t k_sc[] = {
     /* SC_ATT */
     ST_CFUN1, ST_CEREG, ST_CSQ, ST_END,
     /* SC_MQTT */
-    ST_VER_BG, ST_VER_BC, ST_KA, ST_SESS, ST_RECV1, ST_RECV0, ST_DF, ST_SRL, ST_OPEN, ST_CONN,
+    ST_VER, ST_KA, ST_SESS, ST_RECV1, ST_RECV0, ST_DF, ST_SRL, ST_OPEN, ST_CONN,
     ST_END,
     /* SC_CLOSE (SC_REOPEN = its last step) */
     ST_DISC, ST_CLOSE, ST_END,
@@ -616,70 +616,42 @@ static bool skip(const quectel_t *q, uint8_t id)
 /* Building and starting commands                                           */
 /* ------------------------------------------------------------------------ */
 
-static void put_str(quectel_at_t *e, const char *s, size_t n)
-{
-    size_t room = (size_t)QUECTEL_CFG_CMD_MAX - e->cmd_len; /* lengths were checked before */
-    if (n > room) {
-        n = room;
-    }
-    (void)memcpy(e->cmd + e->cmd_len, s, n);
-    e->cmd_len = (uint16_t)(e->cmd_len + n);
-}
-
-static void put_cstr(quectel_at_t *e, const char *s)
-{
-    put_str(e, s, strlen(s));
-}
-
-static void put_num(quectel_at_t *e, uint32_t v)
-{
-    char b[10];
-    size_t i = sizeof b;
-    do {
-        b[--i] = (char)('0' + (v % 10u));
-        v /= 10u;
-    } while (v != 0u && i > 0u);
-    put_str(e, b + i, sizeof b - i);
-}
-
 /* %u: ,"user"[,"password"] when given. */
-static void put_auth(quectel_at_t *e, const ota_mqtt_conn_t *c)
+static void put_auth(ota_sb_t *sb, const ota_mqtt_conn_t *c)
 {
-    if (c->username == NULL || c->username[0] == '\0') {
-        return;
-    }
-    put_cstr(e, ",\"");
-    put_cstr(e, c->username);
-    put_cstr(e, "\"");
-    if (c->password != NULL && c->password[0] != '\0') {
-        put_cstr(e, ",\"");
-        put_cstr(e, c->password);
-        put_cstr(e, "\"");
+    const char *s = c->username;
+    unsigned i;
+    for (i = 0; i < 2u && s != NULL && s[0] != '\0'; i++) {
+        ota_sb_str(sb, ",\"");
+        ota_sb_str(sb, s);
+        ota_sb_str(sb, "\"");
+        s = c->password;
     }
 }
 
-static void put_field(quectel_t *q, char f)
+/* Lengths were checked when the strings were given: the command fits. */
+static void put_field(const quectel_t *q, ota_sb_t *sb, char f)
 {
-    quectel_at_t *e = &q->at;
     const uint8_t *r = q->txq;
     uint32_t plen = (uint32_t)(r[2] | (r[3] << 8));
     switch (f) {
-    case 'i': put_num(e, q->cfg->client_idx); break;
-    case 'k': put_num(e, q->conn.keepalive_s); break;
-    case 'p': put_num(e, q->conn.port); break;
-    case 'm': put_num(e, q->msgid); break;
-    case 's': put_num(e, q->slot); break;
-    case 'q': put_num(e, (uint32_t)(r[0] >> 2) & 3u); break;
-    case 'l': put_num(e, ((q->feat & (F_HEX | F_HEX2)) == (F_HEX | F_HEX2)) ? 2u * plen : plen); break;
-    case 'h': put_cstr(e, q->conn.host); break;
-    case 'c': put_cstr(e, q->conn.client_id); break;
-    case 'a': put_cstr(e, q->cfg->apn); break;
-    case 't': put_str(e, (const char *)r + QHDR, r[1]); break;
-    case 'u': put_auth(e, &q->conn); break;
-    case 'C': put_cstr(e, "+QMTCFG=\""); break;
+    case 'i': ota_sb_u32(sb, q->idx); break;
+    case 'k': ota_sb_u32(sb, q->conn.keepalive_s); break;
+    case 'p': ota_sb_u32(sb, q->conn.port); break;
+    case 'm': ota_sb_u32(sb, q->msgid); break;
+    case 's': ota_sb_u32(sb, q->slot); break;
+    case 'q': ota_sb_u32(sb, (uint32_t)(r[0] >> 2) & 3u); break;
+    case 'l': ota_sb_u32(sb, ((q->feat & (F_HEX | F_HEX2)) == (F_HEX | F_HEX2)) ? 2u * plen : plen); break;
+    case 'h': ota_sb_str(sb, q->conn.host); break;
+    case 'c': ota_sb_str(sb, q->conn.client_id); break;
+    case 'a': ota_sb_str(sb, q->cfg->apn); break;
+    case 't': ota_sb_mem(sb, (const char *)r + QHDR, r[1]); break;
+    case 'u': put_auth(sb, &q->conn); break;
+    case 'C': ota_sb_str(sb, "+QMTCFG=\""); break;
+    case 'v': ota_sb_u32(sb, is_bc(q) ? 1u : 4u); break;
     default: /* 'x' */
         if ((q->feat & F_PUBEX) != 0u) {
-            put_cstr(e, "EX");
+            ota_sb_str(sb, "EX");
         }
         break;
     }
@@ -702,30 +674,30 @@ static void cmd_start(quectel_t *q, uint8_t id)
     quectel_at_t *e = &q->at;
     const char *f = fmt(id);
     const uint8_t *r = q->txq;
+    ota_sb_t sb;
     q->step = id;
-    e->cmd_len = 0;
-    put_cstr(e, "AT");
+    ota_sb_init(&sb, e->cmd, sizeof e->cmd);
+    ota_sb_str(&sb, "AT");
     for (; *f != '\0'; f++) {
         if (*f == '%' && f[1] != '\0') {
             f++;
-            put_field(q, *f);
+            put_field(q, &sb, *f);
         } else {
-            put_str(e, f, 1u);
+            ota_sb_mem(&sb, f, 1u);
         }
     }
     if (id == ST_PUB) {
         uint16_t plen = (uint16_t)(r[2] | (r[3] << 8));
         const uint8_t *pay = r + QHDR + r[1];
-        if ((q->feat & F_HEX) != 0u) {
-            put_cstr(e, ",\"");
-            quectel_at_start(e, q->cfg->cmd_timeout_ms, AT_DATA_HEX, pay, plen, "\"\r");
-        } else {
-            put_cstr(e, "\r");
-            quectel_at_start(e, q->cfg->cmd_timeout_ms, AT_DATA_PROMPT, pay, plen, "");
-        }
+        bool hex = (q->feat & F_HEX) != 0u;
+        ota_sb_str(&sb, hex ? ",\"" : "\r");
+        e->cmd_len = (uint16_t)sb.len;
+        quectel_at_start(e, q->cfg->cmd_timeout_ms, hex ? AT_DATA_HEX : AT_DATA_PROMPT, pay, plen,
+                         hex ? "\"\r" : "");
         return;
     }
-    put_cstr(e, "\r");
+    ota_sb_str(&sb, "\r");
+    e->cmd_len = (uint16_t)sb.len;
     quectel_at_start(e, step_timeout(q, id), AT_DATA_NONE, NULL, 0, "");
 }
 
@@ -1021,7 +993,7 @@ static bool async_line(quectel_t *q, const char *l)
         return false;
     }
     got = ints(p, v, 4u);
-    if (got < (item ? 3u : 2u) || v[0] != (int32_t)q->cfg->client_idx ||
+    if (got < (item ? 3u : 2u) || v[0] != (int32_t)q->idx ||
         (item && v[1] != (int32_t)q->msgid)) {
         return false;
     }
@@ -1040,7 +1012,7 @@ static void deliver(quectel_t *q, const char *hdr, const uint8_t *pay, size_t le
     const char *t = strchr(hdr, '"');
     const char *end = (t != NULL) ? strchr(t + 1, '"') : NULL;
     int32_t id;
-    if (end == NULL || ints(hdr, &id, 1u) != 1u || id != (int32_t)q->cfg->client_idx) {
+    if (end == NULL || ints(hdr, &id, 1u) != 1u || id != (int32_t)q->idx) {
         q->st.rx_dropped++;
         return;
     }
@@ -1100,7 +1072,7 @@ static void recv_slots(quectel_t *q, const char *l)
     int32_t v[6];
     unsigned i;
     unsigned got = ints(l, v, 6u);
-    if (got == 0u || v[0] != (int32_t)q->cfg->client_idx) {
+    if (got == 0u || v[0] != (int32_t)q->idx) {
         return;
     }
     if (got == 2u && v[1] >= 0 && v[1] <= 4) {
@@ -1138,7 +1110,7 @@ static void qmtstat(quectel_t *q, const char *l)
 {
     int32_t v[2];
     uint8_t r = QUECTEL_REC_REOPEN;
-    if (ints(l, v, 2u) != 2u || v[0] != (int32_t)q->cfg->client_idx) {
+    if (ints(l, v, 2u) != 2u || v[0] != (int32_t)q->idx) {
         return;
     }
     q->st.last_qmtstat = (uint8_t)v[1];
@@ -1381,39 +1353,32 @@ ota_status_t quectel_poll(quectel_t *q, uint32_t now_ms)
     return rc;
 }
 
-static void earliest(bool *any, uint32_t *best, uint32_t t)
-{
-    if (!*any || (int32_t)(t - *best) < 0) {
-        *best = t;
-    }
-    *any = true;
-}
-
 bool quectel_next_deadline(const quectel_t *q, uint32_t *at)
 {
-    bool any = false;
+    uint32_t t[6];
+    unsigned n = 0;
+    unsigned i;
     if (q == NULL || at == NULL || q->cfg == NULL) {
         return false;
     }
-    if ((q->flags & K_KICK) != 0u) {
-        earliest(&any, at, q->now);
+    t[n] = q->now;
+    n += ((q->flags & K_KICK) != 0u) ? 1u : 0u;
+    t[n] = q->at.deadline;
+    n += quectel_at_busy(&q->at) ? 1u : 0u;
+    t[n] = q->async_deadline;
+    n += (q->async != 0u) ? 1u : 0u;
+    t[n] = q->wait_until;
+    n += ((q->flags & K_WAIT) != 0u) ? 1u : 0u;
+    t[n] = q->at.rx_until;
+    n += (q->at.rx_mode != AT_RX_LINE) ? 1u : 0u;
+    t[n] = q->phase_deadline;
+    n += ((q->flags & K_CONN) != 0u && recv_check(q)) ? 1u : 0u;
+    for (i = 0; i < n; i++) {
+        if (i == 0u || (int32_t)(t[i] - *at) < 0) {
+            *at = t[i];
+        }
     }
-    if (quectel_at_busy(&q->at)) {
-        earliest(&any, at, q->at.deadline);
-    }
-    if (q->async != 0u) {
-        earliest(&any, at, q->async_deadline);
-    }
-    if ((q->flags & K_WAIT) != 0u) {
-        earliest(&any, at, q->wait_until);
-    }
-    if (q->at.rx_mode != AT_RX_LINE) {
-        earliest(&any, at, q->at.rx_until);
-    }
-    if ((q->flags & K_CONN) != 0u && recv_check(q)) {
-        earliest(&any, at, q->phase_deadline);
-    }
-    return any;
+    return n != 0u;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1448,6 +1413,7 @@ ota_status_t quectel_init(quectel_t *q, const quectel_config_t *cfg)
     }
     (void)memset(q, 0, sizeof *q);
     q->cfg = cfg;
+    q->idx = cfg->client_idx;
     q->at.uart = cfg->uart;
     q->at.owner = q;
     q->at.st = &q->st;
