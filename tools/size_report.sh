@@ -10,7 +10,7 @@
 #   - the product target, 6144 bytes (CELLOTA_FLASH_TARGET): printed as met or
 #     NOT MET; the core is not there yet (see README, "Size"), so it does not
 #     fail the run;
-#   - the regression ceiling (CELLOTA_FLASH_BUDGET, default 15360): the size
+#   - the regression ceiling (CELLOTA_FLASH_BUDGET, default 21504): the size
 #     the core has today, rounded up; growing past it fails the script, so a
 #     change that adds flash has to raise it on purpose.
 # It also prints the RAM of one client context, sizeof(ota_client_t) on the
@@ -27,7 +27,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd -P)"
 OUT="${1:-$ROOT/build-arm}"
 JOBS="${CELLOTA_JOBS:-2}"
-FLASH_BUDGET="${CELLOTA_FLASH_BUDGET:-15360}"
+FLASH_BUDGET="${CELLOTA_FLASH_BUDGET:-21504}"
 FLASH_TARGET="${CELLOTA_FLASH_TARGET:-6144}"
 RAM_BUDGET="${CELLOTA_RAM_BUDGET:-1536}"
 PREFIX=arm-none-eabi-
@@ -71,6 +71,7 @@ echo "cellota core on Cortex-M0+ (${CPU_FLAGS[*]} ${OPT_FLAGS[*]}), $(${PREFIX}g
         sub(/\.c\.obj$|\.o$|\.obj$/, "", obj)
         rows[++n] = obj; text[n] = $1; data[n] = $2; bss[n] = $3
         tt += $1; td += $2; tb += $3
+        if (obj == "ota_at") { at = $1 + $2 }
     }
     END {
         line = "--------------------------  --------  --------  --------  ----------"
@@ -80,6 +81,7 @@ echo "cellota core on Cortex-M0+ (${CPU_FLAGS[*]} ${OPT_FLAGS[*]}), $(${PREFIX}g
             printf "%-26s  %8d  %8d  %8d  %10d\n", rows[i], text[i], data[i], bss[i], text[i] + data[i]
         print line
         printf "%-26s  %8d  %8d  %8d  %10d\n", "TOTAL", tt, td, tb, tt + td
+        printf "%-26s  %8s  %8s  %8s  %10d\n", "  without ota_at (console)", "", "", "", tt + td - at
         print ""
         verdict = (tt + td <= budget) ? "PASS" : "FAIL"
         printf "core flash (text+data): %d bytes; product target %d: %s\n", tt + td, target,
