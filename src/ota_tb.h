@@ -61,8 +61,8 @@ void ota_tb_current_fw(ota_sb_t *sb, const char *title, const char *version);
 void ota_tb_fw_state(ota_sb_t *sb, const char *state, const char *error);
 
 /* Build the Dragino status message {"IMEI":"<imei>","Message":"<text>"}
- * where text is the standard text of `code` followed by ": <detail>" when
- * detail is not empty (for 100: "... Firmware Title: <t> Ver: <v>"). */
+ * where text is "OTA code <n>: " and the standard text of `code`, followed
+ * by ": <detail>" when detail is not empty. */
 void ota_tb_status_msg(ota_sb_t *sb, const char *imei, ota_code_t code, const char *detail);
 
 /* Standard English text of a result code ("" for OTA_CODE_NONE). */

@@ -13,9 +13,8 @@
  * on standard output), a JSON Config or an F9 01 downlink on its data
  * downlink topic; it updates when AT+UPGRADE, F9 01 or a Config ending in
  * AT+UPGRADE asks for it, keeps waiting after a failure and ends after code
- * 100 (where the real device reboots). The "OTA Update OK" message that
- * follows the reboot (ota_at_update_ok_msg()) is for the device to send
- * once the bootloader is simulated; it is not sent here.
+ * 100 (where the real device reboots; --iflash simulates the reboot and
+ * the bootloader, and then sends "OTA Update OK, ..." or the rollback).
  *
  * Exit status: 0 for result code 100, the result code (1..7) otherwise,
  * 10 for a usage error, 11 for a set-up error (files, MQTT library),

@@ -134,20 +134,6 @@ static void client_init(void)
     (void)ota_client_init(&ota, &ota_cfg);
 }
 
-static ota_code_t code_of(ota_boot_reason_t reason)
-{
-    switch (reason) {
-    case OTA_BOOT_REASON_NOT_CONFIRMED:
-        return OTA_CODE_TIMEOUT; /* the new firmware never reached its server */
-    case OTA_BOOT_REASON_TOO_LARGE:
-        return OTA_CODE_NO_HARDWARE;
-    case OTA_BOOT_REASON_BAD_REQUEST:
-        return OTA_CODE_FORMAT;
-    default:
-        return OTA_CODE_CHECKSUM; /* COPY_VERIFY, STAGED_CRC */
-    }
-}
-
 /* Confirm a trial image and report the outcome, once, while connected. */
 static void boot_outcome(void)
 {
@@ -155,8 +141,13 @@ static void boot_outcome(void)
     size_t len = 0u;
     ota_status_t st;
 
-    if (boot.state == OTA_BOOT_ST_TRIAL &&
-        ota_boot_confirm(&ota_cfg.flash, CELLOTA_BOARD_META_ADDR) == OTA_OK) {
+    if (boot.state == OTA_BOOT_ST_TRIAL) {
+        if (ota_boot_confirm(&ota_cfg.flash, CELLOTA_BOARD_META_ADDR) != OTA_OK) {
+            /* Not confirmed: no download may replace the trial's records
+             * (it would erase them); the next reset tries again. */
+            (void)ota_client_abort(&ota);
+            return;
+        }
         boot.state = OTA_BOOT_ST_UPDATED;
     }
     if (!report_due || boot.state == OTA_BOOT_ST_TRIAL || imei[0] == '\0') {
@@ -165,8 +156,8 @@ static void boot_outcome(void)
     if (boot.state == OTA_BOOT_ST_UPDATED) {
         st = ota_at_update_ok_msg(msg, sizeof msg, imei, boot.title, boot.version, &len);
     } else {
-        st = ota_at_status_msg(msg, sizeof msg, imei, code_of(boot.reason),
-                               ota_boot_reason_str(boot.reason), &len);
+        st = ota_at_rollback_msg(msg, sizeof msg, imei, boot.title, boot.version,
+                                 ota_boot_reason_str(boot.reason), &len);
     }
     if (st == OTA_OK && uplink_send(NULL, msg, len) == 0) {
         (void)ota_boot_mark_reported(&ota_cfg.flash, CELLOTA_BOARD_META_ADDR);
@@ -206,6 +197,16 @@ int main(void)
     if (ota_boot_result(&ota_cfg.flash, CELLOTA_BOARD_META_ADDR, &boot) == OTA_OK) {
         report_due = !boot.reported && boot.state != OTA_BOOT_ST_NONE &&
                      boot.state != OTA_BOOT_ST_PENDING;
+        if (boot.state == OTA_BOOT_ST_ROLLED_BACK || boot.state == OTA_BOOT_ST_REJECTED) {
+            ota_cfg.refused_version = boot.version; /* never install it again */
+        }
+        if (report_due) {
+            /* fw_state UPDATED, or FAILED with the reason, on the next connection */
+            (void)ota_client_report_boot(&ota, boot.state == OTA_BOOT_ST_TRIAL ||
+                                                       boot.state == OTA_BOOT_ST_UPDATED
+                                                   ? NULL
+                                                   : ota_boot_reason_str(boot.reason));
+        }
     }
     next_check = cellota_l0_millis();
 

@@ -28,8 +28,9 @@
  * answer is checked, written and read back → verify the whole image in
  * flash against `fw_checksum` (CRC32 or SHA256) → write the boot request →
  * report code 100. A failed attempt is retried with back-off, up to
- * `attempt_retries` more times, when the failure can be transient (codes 4
- * and 7, flash errors); then the client goes idle with the old firmware
+ * `attempt_retries` more times, when the failure can be transient (code 4;
+ * code 7 from a chunk or the whole image, not from the offer's checksum
+ * fields; flash errors); then the client goes idle with the old firmware
  * untouched.
  */
 #ifndef CELLOTA_OTA_CLIENT_H

@@ -103,7 +103,10 @@ typedef struct {
  *
  * Rules the core relies on: erase sets every byte of a sector to 0xFF; a
  * write can only clear bits; the port splits writes at page boundaries
- * itself and returns only when the data is programmed (or failed).
+ * itself and returns only when the data is programmed (or failed). The core
+ * programs a byte again to clear more of its bits (the download journal's
+ * maps), always with a value whose 1-bits are a subset of what the byte
+ * holds: NOR flash allows that; a part with ECC per write unit does not.
  */
 typedef struct {
     void *ctx;            /**< Port context. */

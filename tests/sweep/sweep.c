@@ -457,6 +457,7 @@ static bool parse(int argc, char **argv)
         case 's': g_opt.seed = (uint32_t)v; break;
         case 'd': g_opt.dir = optarg; break;
         case 'q': g_opt.quiet = true; break;
+        case 'h': usage(); exit(0);
         default: usage(); return false;
         }
     }
