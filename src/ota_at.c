@@ -868,8 +868,10 @@ ota_status_t ota_at_status_msg(char *buf, size_t cap, const char *imei, ota_code
     return msg_result(&sb, len);
 }
 
-ota_status_t ota_at_update_ok_msg(char *buf, size_t cap, const char *imei, const char *title,
-                                  const char *version, size_t *len)
+/* {"IMEI":"<imei>","Message":"<head>Firmware Title: <t> Ver: <v>[: <reason>]"} */
+static ota_status_t firmware_msg(char *buf, size_t cap, const char *imei, const char *head,
+                                 const char *title, const char *version, const char *reason,
+                                 size_t *len)
 {
     ota_sb_t sb;
 
@@ -879,31 +881,29 @@ ota_status_t ota_at_update_ok_msg(char *buf, size_t cap, const char *imei, const
     ota_sb_init(&sb, buf, cap);
     ota_sb_str(&sb, "{\"IMEI\":");
     ota_sb_json_str(&sb, imei);
-    ota_sb_str(&sb, ",\"Message\":\"OTA Update OK, Firmware Title: ");
+    ota_sb_str(&sb, ",\"Message\":\"");
+    ota_sb_str(&sb, head);
+    ota_sb_str(&sb, "Firmware Title: ");
     sb_json_chars(&sb, title);
     ota_sb_str(&sb, " Ver: ");
     sb_json_chars(&sb, version);
+    if (reason != NULL) {
+        ota_sb_str(&sb, ": ");
+        sb_json_chars(&sb, reason);
+    }
     ota_sb_str(&sb, "\"}");
     return msg_result(&sb, len);
+}
+
+ota_status_t ota_at_update_ok_msg(char *buf, size_t cap, const char *imei, const char *title,
+                                  const char *version, size_t *len)
+{
+    return firmware_msg(buf, cap, imei, "OTA Update OK, ", title, version, NULL, len);
 }
 
 ota_status_t ota_at_rollback_msg(char *buf, size_t cap, const char *imei, const char *title,
                                  const char *version, const char *reason, size_t *len)
 {
-    ota_sb_t sb;
-
-    if (buf == NULL || cap == 0u || imei == NULL) {
-        return OTA_ERR_PARAM;
-    }
-    ota_sb_init(&sb, buf, cap);
-    ota_sb_str(&sb, "{\"IMEI\":");
-    ota_sb_json_str(&sb, imei);
-    ota_sb_str(&sb, ",\"Message\":\"OTA Update failed, rolled back, Firmware Title: ");
-    sb_json_chars(&sb, title);
-    ota_sb_str(&sb, " Ver: ");
-    sb_json_chars(&sb, version);
-    ota_sb_str(&sb, ": ");
-    sb_json_chars(&sb, reason);
-    ota_sb_str(&sb, "\"}");
-    return msg_result(&sb, len);
+    return firmware_msg(buf, cap, imei, "OTA Update failed, rolled back, ", title, version,
+                        reason != NULL ? reason : "", len);
 }
