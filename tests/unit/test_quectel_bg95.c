@@ -13,150 +13,9 @@
 #include <cmocka.h>
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "cellota/ota_client.h"
-#include "cellota/ota_crc32.h"
-#include "cellota/quectel.h"
-#include "fake_flash.h"
-#include "fake_tb.h"
-#include "fake_uart.h"
-
-#define OK "\r\nOK\r\n"
-#define INJECT(e, lit) fake_uart_inject(&(e)->fu, (lit), sizeof(lit) - 1u)
-
-typedef struct {
-    fake_uart_t fu;
-    fake_gpio_t gp;
-    quectel_config_t cfg;
-    quectel_t q;
-    ota_transport_t tp;
-    ota_modem_t md;
-    ota_mqtt_conn_t conn;
-    uint32_t now;
-    uint32_t rung_at; /* when the recovery rung last changed */
-    uint8_t rung;
-    int msgs;
-    char topic[16][128];
-    uint8_t pay[16][1200];
-    size_t len[16];
-} env_t;
-
-static void on_msg(void *arg, const char *topic, size_t tlen, const uint8_t *p, size_t n)
-{
-    env_t *e = arg;
-    assert_true(e->msgs < 16);
-    assert_true(tlen < 128);
-    assert_true(n <= 1200);
-    memcpy(e->topic[e->msgs], topic, tlen);
-    e->topic[e->msgs][tlen] = '\0';
-    if (n > 0) {
-        memcpy(e->pay[e->msgs], p, n);
-    }
-    e->len[e->msgs] = n;
-    e->msgs++;
-}
-
-static void env_init(env_t *e, quectel_dialect_t d, unsigned frag)
-{
-    memset(e, 0, sizeof *e);
-    fake_uart_init(&e->fu);
-    e->fu.frag_min = frag != 0 ? frag : 1;
-    e->fu.frag_max = frag != 0 ? frag : 8;
-    e->now = 1000;
-    e->fu.now = e->now;
-    quectel_config_defaults(&e->cfg);
-    e->cfg.uart = fake_uart_port(&e->fu);
-    e->cfg.gpio = fake_gpio_port(&e->gp, &e->now, true, false, true);
-    e->cfg.dialect = d;
-    e->cfg.cmd_timeout_ms = 300;
-    e->cfg.cfun_timeout_ms = 1000;
-    e->cfg.boot_timeout_ms = 3000;
-    e->cfg.attach_timeout_ms = 10000;
-    e->cfg.open_timeout_ms = 2000;
-    e->cfg.mqtt_timeout_ms = 2000;
-    e->cfg.backoff_ms = 100;
-    e->cfg.backoff_max_ms = 5000;
-    assert_int_equal(quectel_init(&e->q, &e->cfg), OTA_OK);
-    quectel_transport(&e->q, &e->tp);
-    quectel_modem(&e->q, &e->md);
-    e->conn.host = "broker.local";
-    e->conn.port = 1883;
-    e->conn.client_id = "dev1";
-    e->conn.username = "token1";
-    e->conn.password = NULL;
-    e->conn.keepalive_s = 120;
-}
-
-static env_t *g;
-
-static int setup(void **state)
-{
-    g = calloc(1, sizeof *g);
-    assert_non_null(g);
-    *state = g;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    free(*state);
-    return 0;
-}
-
-/* One poll at the current time, then more while bytes are waiting. */
-static void poll_now(env_t *e)
-{
-    int guard = 0;
-    quectel_stats_t st;
-    do {
-        fake_uart_set_time(&e->fu, e->now);
-        assert_int_equal(quectel_poll(&e->q, e->now), OTA_OK);
-        assert_true(++guard < 100000);
-    } while (fake_uart_pending(&e->fu) > 0);
-    quectel_stats(&e->q, &st);
-    if (st.recovery != e->rung) {
-        e->rung = st.recovery;
-        e->rung_at = e->now;
-    }
-}
-
-static void run_ms(env_t *e, uint32_t ms)
-{
-    uint32_t end = e->now + ms;
-    poll_now(e);
-    while ((int32_t)(e->now - end) < 0) {
-        e->now++;
-        poll_now(e);
-    }
-}
-
-static void assert_script_ok(env_t *e)
-{
-    if (e->fu.errors != 0) {
-        fail_msg("fake module: %s\nlog: %s", e->fu.err, e->fu.log);
-    }
-}
-
-static ota_link_state_t link_state(env_t *e)
-{
-    return e->tp.state(e->tp.ctx);
-}
-
-static bool run_until_link(env_t *e, ota_link_state_t want, uint32_t max_ms)
-{
-    uint32_t end = e->now + max_ms;
-    poll_now(e);
-    while (link_state(e) != want) {
-        if ((int32_t)(e->now - end) >= 0) {
-            return false;
-        }
-        e->now++;
-        poll_now(e);
-    }
-    return true;
-}
+#include "quectel_env.h"
 
 /* ---- scripts -------------------------------------------------------------- */
 
@@ -165,7 +24,7 @@ static const char CFGTEST_RECV[] = "\r\n+QMTCFG: \"version\",(0-5),(3,4)\r\n"
 static const char PUBEX_LEN[] = "\r\n+QMTPUBEX: (0-5),(0-65535),(0-2),(0,1),\"topic\",(1-4096)\r\n"
                                 "\r\nOK\r\n";
 
-static void script_init(env_t *e)
+static void script_init(qenv_t *e)
 {
     fake_uart_expect(&e->fu, "ATE0\r", "ATE0\r\r\nOK\r\n"); /* echo still on */
     fake_uart_expect(&e->fu, "AT+CMEE=1\r", OK);
@@ -176,7 +35,7 @@ static void script_init(env_t *e)
     fake_uart_expect(&e->fu, "AT+QSCLK=0\r", OK);
 }
 
-static void script_attach(env_t *e, bool searching_first)
+static void script_attach(qenv_t *e, bool searching_first)
 {
     fake_uart_expect(&e->fu, "AT+CFUN=1\r", OK);
     if (searching_first) {
@@ -187,7 +46,7 @@ static void script_attach(env_t *e, bool searching_first)
     fake_uart_expect(&e->fu, "AT+CSQ\r", "\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
 }
 
-static void script_mqtt_cfg(env_t *e)
+static void script_mqtt_cfg(qenv_t *e)
 {
     fake_uart_expect(&e->fu, "AT+QMTCFG=\"version\",0,4\r", OK);
     fake_uart_expect(&e->fu, "AT+QMTCFG=\"keepalive\",0,120\r", OK);
@@ -195,49 +54,35 @@ static void script_mqtt_cfg(env_t *e)
     fake_uart_expect(&e->fu, "AT+QMTCFG=\"recv/mode\",0,1,1\r", OK);
 }
 
-static void script_open_conn(env_t *e)
-{
-    fake_uart_expect(&e->fu, "AT+QMTOPEN=0,\"broker.local\",1883\r", OK);
-    fake_uart_urc(&e->fu, "\r\n+QMTOPEN: 0,0\r\n", 40);
-    fake_uart_expect(&e->fu, "AT+QMTCONN=0,\"dev1\",\"token1\"\r", OK);
-    fake_uart_urc(&e->fu, "\r\n+QMTCONN: 0,0,0\r\n", 40);
-}
-
-static void script_full(env_t *e)
+/* Everything before AT+QMTOPEN: probe, init, attach, MQTT configuration. */
+static void script_to_open(qenv_t *e)
 {
     fake_uart_expect(&e->fu, "AT\r", OK);
     script_init(e);
     script_attach(e, false);
     script_mqtt_cfg(e);
-    script_open_conn(e);
 }
 
 /* Connect through the full scripted bring-up. */
-static void bring_up(env_t *e)
+static void bring_up(qenv_t *e)
 {
-    script_full(e);
-    assert_int_equal(e->tp.connect(e->tp.ctx, &e->conn, on_msg, e), 0);
-    assert_int_equal(link_state(e), OTA_LINK_CONNECTING);
-    assert_true(run_until_link(e, OTA_LINK_UP, 5000));
-    assert_script_ok(e);
+    script_to_open(e);
+    qenv_script_open_conn(e);
+    assert_int_equal(e->tp.connect(e->tp.ctx, &e->conn, qenv_on_msg, e), 0);
+    assert_int_equal(qenv_link_state(e), OTA_LINK_CONNECTING);
+    assert_true(qenv_run_until_link(e, OTA_LINK_UP, 5000));
+    qenv_assert_script_ok(e);
     assert_true(fake_uart_done(&e->fu));
-}
-
-static quectel_stats_t stats(env_t *e)
-{
-    quectel_stats_t s;
-    quectel_stats(&e->q, &s);
-    return s;
 }
 
 /* ---- bring-up --------------------------------------------------------------- */
 
 static void test_bringup_all_fragments(void **state)
 {
-    env_t *e = *state;
+    qenv_t *e = *state;
     for (unsigned frag = 1; frag <= 8; frag++) {
         char imei[20];
-        env_init(e, QUECTEL_BG95, frag);
+        qenv_init(e, QUECTEL_BG95, frag);
         fake_uart_expect(&e->fu, "AT\r", OK);
         script_init(e);
         script_attach(e, true); /* searching once: polled again 2 s later */
@@ -249,9 +94,7 @@ static void test_bringup_all_fragments(void **state)
         fake_uart_expect(&e->fu, "AT+QMTCONN=0,\"dev1\",\"token1\"\r", OK);
         fake_uart_urc(&e->fu, "\r\n+QMTCONN: 0,0,0\r\n", 40);
         assert_int_equal(quectel_state(&e->q), QUECTEL_ST_OFF);
-        assert_int_equal(e->tp.connect(e->tp.ctx, &e->conn, on_msg, e), 0);
-        assert_true(run_until_link(e, OTA_LINK_UP, 5000));
-        assert_script_ok(e);
+        qenv_connect_up(e, 5000);
         assert_true(fake_uart_done(&e->fu));
         assert_int_equal(quectel_state(&e->q), QUECTEL_ST_CONNECTED);
         assert_int_equal(quectel_dialect(&e->q), QUECTEL_BG95);
@@ -259,35 +102,35 @@ static void test_bringup_all_fragments(void **state)
         assert_string_equal(imei, "866425031234567");
         assert_int_equal(e->md.signal_dbm(e->md.ctx), -73);
         assert_int_equal(e->md.network(e->md.ctx), OTA_NET_REGISTERED);
-        assert_int_equal(stats(e).ignored, 1); /* +QIND */
-        assert_int_equal(stats(e).recovery, QUECTEL_REC_NONE);
+        assert_int_equal(qenv_stats(e).ignored, 1); /* +QIND */
+        assert_int_equal(qenv_stats(e).recovery, QUECTEL_REC_NONE);
     }
 }
 
 static void test_cereg_polled_every_2s(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 0);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 0);
     fake_uart_expect(&e->fu, "AT\r", OK);
     script_init(e);
     fake_uart_expect(&e->fu, "AT+CFUN=1\r", OK);
     fake_uart_expect(&e->fu, "AT+CEREG?\r", "\r\n+CEREG: 0,2\r\n\r\nOK\r\n");
     assert_int_equal(e->md.power_up(e->md.ctx), 0);
-    run_ms(e, 100);
+    qenv_run_ms(e, 100);
     assert_true(fake_uart_done(&e->fu));
     assert_int_equal(e->md.network(e->md.ctx), OTA_NET_SEARCHING);
     assert_int_equal(quectel_state(&e->q), QUECTEL_ST_ATTACHING);
     int sent = fake_uart_sent(&e->fu, "AT+CEREG?");
     fake_uart_expect(&e->fu, "AT+CEREG?\r", "\r\n+CEREG: 0,3\r\n\r\nOK\r\n");
-    run_ms(e, 1850);
+    qenv_run_ms(e, 1850);
     assert_int_equal(fake_uart_sent(&e->fu, "AT+CEREG?"), sent);
-    run_ms(e, 200);
+    qenv_run_ms(e, 200);
     assert_int_equal(fake_uart_sent(&e->fu, "AT+CEREG?"), sent + 1);
     assert_int_equal(e->md.network(e->md.ctx), OTA_NET_DENIED);
     fake_uart_expect(&e->fu, "AT+CEREG?\r", "\r\n+CEREG: 0,5\r\n\r\nOK\r\n");
     fake_uart_expect(&e->fu, "AT+CSQ\r", "\r\n+CSQ: 99,99\r\n\r\nOK\r\n");
-    run_ms(e, 2100);
-    assert_script_ok(e);
+    qenv_run_ms(e, 2100);
+    qenv_assert_script_ok(e);
     assert_int_equal(e->md.network(e->md.ctx), OTA_NET_REGISTERED);
     assert_int_equal(e->md.signal_dbm(e->md.ctx), 0); /* 99: unknown */
     assert_int_equal(quectel_state(&e->q), QUECTEL_ST_READY);
@@ -295,43 +138,44 @@ static void test_cereg_polled_every_2s(void **state)
     assert_false(quectel_next_deadline(&e->q, &at)); /* nothing to do */
 }
 
-static void test_auto_dialect_from_ati(void **state)
+/* Dialect AUTO: the bring-up with ATI answered by `ati`, up to the BG95's
+ * AT+QURCCFG (what follows is not scripted). */
+static void script_auto_dialect(qenv_t *e, const char *ati)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_AUTO, 3);
+    qenv_init(e, QUECTEL_AUTO, 3);
     e->fu.lenient = true;
     fake_uart_expect(&e->fu, "AT\r", OK);
     fake_uart_expect(&e->fu, "ATE0\r", OK);
-    fake_uart_expect(&e->fu, "ATI\r", "\r\nQuectel\r\nBG95-M3\r\nRevision: BG95M3LAR02A03\r\n" OK);
+    fake_uart_expect(&e->fu, "ATI\r", ati);
     fake_uart_expect(&e->fu, "AT+CMEE=1\r", OK);
     fake_uart_expect(&e->fu, "AT+QURCCFG=\"urcport\",\"uart1\"\r", OK);
+}
+
+static void test_auto_dialect_from_ati(void **state)
+{
+    qenv_t *e = *state;
+    script_auto_dialect(e, "\r\nQuectel\r\nBG95-M3\r\nRevision: BG95M3LAR02A03\r\n" OK);
     assert_int_equal(quectel_dialect(&e->q), QUECTEL_AUTO);
     assert_int_equal(e->md.power_up(e->md.ctx), 0);
-    run_ms(e, 50);
-    assert_script_ok(e);
+    qenv_run_ms(e, 50);
+    qenv_assert_script_ok(e);
     assert_int_equal(quectel_dialect(&e->q), QUECTEL_BG95);
 }
 
 static void test_auto_dialect_unknown_defaults_to_bg95(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_AUTO, 3);
-    e->fu.lenient = true;
-    fake_uart_expect(&e->fu, "AT\r", OK);
-    fake_uart_expect(&e->fu, "ATE0\r", OK);
-    fake_uart_expect(&e->fu, "ATI\r", "\r\nERROR\r\n");
-    fake_uart_expect(&e->fu, "AT+CMEE=1\r", OK);
-    fake_uart_expect(&e->fu, "AT+QURCCFG=\"urcport\",\"uart1\"\r", OK);
+    qenv_t *e = *state;
+    script_auto_dialect(e, "\r\nERROR\r\n");
     assert_int_equal(e->md.power_up(e->md.ctx), 0);
-    run_ms(e, 50);
-    assert_script_ok(e);
+    qenv_run_ms(e, 50);
+    qenv_assert_script_ok(e);
     assert_int_equal(quectel_dialect(&e->q), QUECTEL_BG95);
 }
 
 static void test_apn_configured(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 4);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 4);
     e->fu.lenient = true;
     e->cfg.apn = "iot.example";
     assert_int_equal(quectel_init(&e->q, &e->cfg), OTA_OK);
@@ -340,8 +184,8 @@ static void test_apn_configured(void **state)
     fake_uart_expect(&e->fu, "AT+QICSGP=1,1,\"iot.example\"\r", OK);
     fake_uart_expect(&e->fu, "AT+CFUN=1\r", OK);
     assert_int_equal(e->md.power_up(e->md.ctx), 0);
-    run_ms(e, 50);
-    assert_script_ok(e);
+    qenv_run_ms(e, 50);
+    qenv_assert_script_ok(e);
     assert_true(fake_uart_done(&e->fu));
 }
 
@@ -358,7 +202,7 @@ static size_t recv_answer(uint8_t *out, int msgid, const char *topic, const uint
 
 static void test_subscribe_publish_receive_all_fragments(void **state)
 {
-    env_t *e = *state;
+    qenv_t *e = *state;
     static uint8_t chunk[1028];
     static uint8_t ans[1200];
     size_t alen;
@@ -368,7 +212,7 @@ static void test_subscribe_publish_receive_all_fragments(void **state)
     memcpy(chunk + 100, "\r\nOK\r\n+QMTRECV: 0,4\r\n\"\x1a\x00", 25);
     alen = recv_answer(ans, 3, "v2/fw/response/7/chunk/0", chunk, sizeof chunk);
     for (unsigned frag = 1; frag <= 8; frag++) {
-        env_init(e, QUECTEL_BG95, frag);
+        qenv_init(e, QUECTEL_BG95, frag);
         bring_up(e);
         fake_uart_expect(&e->fu, "AT+QMTSUB=0,1,\"v2/fw/response/+/chunk/+\",1\r", OK);
         fake_uart_urc(&e->fu, "\r\n+QIND: \"csq\",20\r\n", 5); /* between OK and result */
@@ -381,17 +225,17 @@ static void test_subscribe_publish_receive_all_fragments(void **state)
         assert_int_equal(e->tp.subscribe(e->tp.ctx, "v2/fw/response/+/chunk/+", 1), 0);
         assert_int_equal(
             e->tp.publish(e->tp.ctx, "v2/fw/request/7/chunk/0", (const uint8_t *)"1028", 4, 1), 0);
-        run_ms(e, 300);
-        assert_script_ok(e);
+        qenv_run_ms(e, 300);
+        qenv_assert_script_ok(e);
         assert_true(fake_uart_done(&e->fu));
         assert_int_equal(e->msgs, 1);
         assert_string_equal(e->topic[0], "v2/fw/response/7/chunk/0");
         assert_int_equal(e->len[0], sizeof chunk);
         assert_memory_equal(e->pay[0], chunk, sizeof chunk);
-        assert_int_equal(stats(e).tx_msgs, 1);
-        assert_int_equal(stats(e).rx_msgs, 1);
-        assert_int_equal(stats(e).tx_failed, 0);
-        assert_int_equal(link_state(e), OTA_LINK_UP);
+        assert_int_equal(qenv_stats(e).tx_msgs, 1);
+        assert_int_equal(qenv_stats(e).rx_msgs, 1);
+        assert_int_equal(qenv_stats(e).tx_failed, 0);
+        assert_int_equal(qenv_link_state(e), OTA_LINK_UP);
     }
 }
 
@@ -407,35 +251,35 @@ static void test_binary_payload_cases(void **state)
         {"\r\n+QMTSTAT: 0,1\r\n", 17},      {"\"\r\n", 3},       {"", 0},
         {"\r\nERROR\r\n", 9},               {">", 1},            {"a\x00\r\n\"\x1a" "b", 7},
     };
-    env_t *e = *state;
+    qenv_t *e = *state;
     static uint8_t ans[256];
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         unsigned frag = (unsigned)(c % 8u) + 1u;
         size_t alen = recv_answer(ans, 9, "t/x", (const uint8_t *)cases[c].p, cases[c].n);
-        env_init(e, QUECTEL_BG95, frag);
+        qenv_init(e, QUECTEL_BG95, frag);
         bring_up(e);
         INJECT(e, "\r\n+QMTRECV: 0,3\r\n");
         fake_uart_expect_n(&e->fu, "AT+QMTRECV=0,3\r", 15, ans, alen, 0);
-        run_ms(e, 50);
-        assert_script_ok(e);
+        qenv_run_ms(e, 50);
+        qenv_assert_script_ok(e);
         assert_int_equal(e->msgs, 1);
         assert_string_equal(e->topic[0], "t/x");
         assert_int_equal(e->len[0], cases[c].n);
         assert_memory_equal(e->pay[0], cases[c].p, cases[c].n);
-        assert_int_equal(link_state(e), OTA_LINK_UP);
-        assert_int_equal(stats(e).recovery, QUECTEL_REC_NONE);
+        assert_int_equal(qenv_link_state(e), OTA_LINK_UP);
+        assert_int_equal(qenv_stats(e).recovery, QUECTEL_REC_NONE);
     }
 }
 
 /* A module that pushes the payload in the URC (recv/mode 0 with length). */
 static void test_pushed_payload_with_length(void **state)
 {
-    env_t *e = *state;
+    qenv_t *e = *state;
     static const uint8_t p[] = {'O', 'K', '\r', '\n', 0, '"', 0x1a};
     static uint8_t urc[128];
     for (unsigned frag = 1; frag <= 8; frag++) {
         int h;
-        env_init(e, QUECTEL_BG95, frag);
+        qenv_init(e, QUECTEL_BG95, frag);
         fake_uart_expect(&e->fu, "AT\r", OK);
         script_init(e);
         script_attach(e, false);
@@ -444,28 +288,28 @@ static void test_pushed_payload_with_length(void **state)
         fake_uart_expect(&e->fu, "AT+QMTCFG=\"session\",0,1\r", OK);
         fake_uart_expect(&e->fu, "AT+QMTCFG=\"recv/mode\",0,1,1\r", "\r\n+CME ERROR: 50\r\n");
         fake_uart_expect(&e->fu, "AT+QMTCFG=\"recv/mode\",0,0,1\r", OK);
-        script_open_conn(e);
+        qenv_script_open_conn(e);
         h = sprintf((char *)urc, "\r\n+QMTRECV: 0,5,\"a/b\",%zu,\"", sizeof p);
         memcpy(urc + h, p, sizeof p);
         memcpy(urc + h + sizeof p, "\"\r\n", 3);
         fake_uart_urc_n(&e->fu, urc, (size_t)h + sizeof p + 3, 20);
-        assert_int_equal(e->tp.connect(e->tp.ctx, &e->conn, on_msg, e), 0);
-        assert_true(run_until_link(e, OTA_LINK_UP, 5000));
-        run_ms(e, 50);
-        assert_script_ok(e);
+        assert_int_equal(e->tp.connect(e->tp.ctx, &e->conn, qenv_on_msg, e), 0);
+        assert_true(qenv_run_until_link(e, OTA_LINK_UP, 5000));
+        qenv_run_ms(e, 50);
+        qenv_assert_script_ok(e);
         assert_int_equal(e->msgs, 1);
         assert_int_equal(e->len[0], sizeof p);
         assert_memory_equal(e->pay[0], p, sizeof p);
-        assert_int_equal(stats(e).last_cme, 50);
-        assert_int_equal(stats(e).errors, 0); /* optional command */
+        assert_int_equal(qenv_stats(e).last_cme, 50);
+        assert_int_equal(qenv_stats(e).errors, 0); /* optional command */
     }
 }
 
 /* Firmware without recv/mode in its AT+QMTCFG=? list: text payloads still work. */
 static void test_no_recv_mode_text_fallback(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 5);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 5);
     fake_uart_expect(&e->fu, "AT\r", OK);
     fake_uart_expect(&e->fu, "ATE0\r", OK);
     fake_uart_expect(&e->fu, "AT+CMEE=1\r", OK);
@@ -478,18 +322,18 @@ static void test_no_recv_mode_text_fallback(void **state)
     fake_uart_expect(&e->fu, "AT+QMTCFG=\"version\",0,4\r", OK);
     fake_uart_expect(&e->fu, "AT+QMTCFG=\"keepalive\",0,120\r", OK);
     fake_uart_expect(&e->fu, "AT+QMTCFG=\"session\",0,1\r", OK);
-    script_open_conn(e);
+    qenv_script_open_conn(e);
     fake_uart_urc(&e->fu, "\r\n+QMTRECV: 0,1,\"v1/devices/me/attributes/response/1\",\"{\"a\":1}\"\r\n"
                           "+QMTRECV: 0,2,\"x\",This is test data, hello MQTT.\r\n", 10);
     /* and publish falls back to AT+QMTPUB with a length */
     fake_uart_expect(&e->fu, "AT+QMTPUB=0,1,1,0,\"t\",2\r", "\r\n>");
     fake_uart_expect(&e->fu, "hi", "\r\nOK\r\n\r\n+QMTPUB: 0,1,0\r\n");
-    assert_int_equal(e->tp.connect(e->tp.ctx, &e->conn, on_msg, e), 0);
-    assert_true(run_until_link(e, OTA_LINK_UP, 5000));
-    run_ms(e, 30);
+    assert_int_equal(e->tp.connect(e->tp.ctx, &e->conn, qenv_on_msg, e), 0);
+    assert_true(qenv_run_until_link(e, OTA_LINK_UP, 5000));
+    qenv_run_ms(e, 30);
     assert_int_equal(e->tp.publish(e->tp.ctx, "t", (const uint8_t *)"hi", 2, 1), 0);
-    run_ms(e, 50);
-    assert_script_ok(e);
+    qenv_run_ms(e, 50);
+    qenv_assert_script_ok(e);
     assert_true(fake_uart_done(&e->fu));
     assert_int_equal(e->msgs, 2);
     assert_string_equal(e->topic[0], "v1/devices/me/attributes/response/1");
@@ -497,24 +341,24 @@ static void test_no_recv_mode_text_fallback(void **state)
     assert_memory_equal(e->pay[0], "{\"a\":1}", 7);
     assert_int_equal(e->len[1], 30);
     assert_memory_equal(e->pay[1], "This is test data, hello MQTT.", 30);
-    assert_int_equal(stats(e).tx_msgs, 1);
+    assert_int_equal(qenv_stats(e).tx_msgs, 1);
 }
 
 static void test_publish_binary_exact_bytes_no_ctrl_z(void **state)
 {
-    env_t *e = *state;
+    qenv_t *e = *state;
     static const uint8_t p[] = {0x1a, 0x1b, '\r', '\n', 0, '"', 'O', 'K'};
     for (unsigned frag = 1; frag <= 8; frag++) {
-        env_init(e, QUECTEL_BG95, frag);
+        qenv_init(e, QUECTEL_BG95, frag);
         bring_up(e);
         e->fu.write_max = frag;
         fake_uart_expect(&e->fu, "AT+QMTPUBEX=0,0,0,0,\"bin\",8\r", "\r\n> "); /* QoS 0: id 0 */
         fake_uart_expect_n(&e->fu, p, sizeof p, "\r\nOK\r\n\r\n+QMTPUBEX: 0,0,0\r\n", 26, 0);
         assert_int_equal(e->tp.publish(e->tp.ctx, "bin", p, sizeof p, 0), 0);
-        run_ms(e, 50);
-        assert_script_ok(e);
+        qenv_run_ms(e, 50);
+        qenv_assert_script_ok(e);
         assert_true(fake_uart_done(&e->fu));
-        assert_int_equal(stats(e).tx_msgs, 1);
+        assert_int_equal(qenv_stats(e).tx_msgs, 1);
         /* the log ends with the payload: no CR, no Ctrl-Z after it */
         assert_memory_equal(e->fu.log + e->fu.log_len - sizeof p, p, sizeof p);
     }
@@ -522,24 +366,24 @@ static void test_publish_binary_exact_bytes_no_ctrl_z(void **state)
 
 static void test_pubex_error_falls_back_to_qmtpub(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 2);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 2);
     bring_up(e);
     fake_uart_expect(&e->fu, "AT+QMTPUBEX=0,1,1,0,\"t\",3\r", "\r\nERROR\r\n");
     fake_uart_expect(&e->fu, "AT+QMTPUB=0,2,1,0,\"t\",3\r", "\r\n> ");
     fake_uart_expect(&e->fu, "abc", "\r\nOK\r\n\r\n+QMTPUB: 0,2,0\r\n");
     assert_int_equal(e->tp.publish(e->tp.ctx, "t", (const uint8_t *)"abc", 3, 1), 0);
-    run_ms(e, 100);
-    assert_script_ok(e);
+    qenv_run_ms(e, 100);
+    qenv_assert_script_ok(e);
     assert_true(fake_uart_done(&e->fu));
-    assert_int_equal(stats(e).tx_msgs, 1);
-    assert_int_equal(stats(e).tx_failed, 0);
+    assert_int_equal(qenv_stats(e).tx_msgs, 1);
+    assert_int_equal(qenv_stats(e).tx_failed, 0);
 }
 
 static void test_publish_refused_twice_dropped(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 2);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 2);
     bring_up(e);
     fake_uart_expect(&e->fu, "AT+QMTPUBEX=0,1,1,0,\"t\",3\r", "\r\nERROR\r\n");
     fake_uart_expect(&e->fu, "AT+QMTPUB=0,2,1,0,\"t\",3\r", "\r\n+CME ERROR: 601\r\n");
@@ -548,85 +392,85 @@ static void test_publish_refused_twice_dropped(void **state)
     fake_uart_expect(&e->fu, "z", "\r\nOK\r\n\r\n+QMTPUB: 0,4,1,1\r\n"); /* 1: retransmitted */
     assert_int_equal(e->tp.publish(e->tp.ctx, "t", (const uint8_t *)"abc", 3, 1), 0);
     assert_int_equal(e->tp.publish(e->tp.ctx, "u", (const uint8_t *)"z", 1, 1), 0);
-    run_ms(e, 100);
-    assert_script_ok(e);
-    assert_int_equal(stats(e).tx_failed, 1);
-    assert_int_equal(stats(e).tx_msgs, 1);
-    assert_int_equal(stats(e).recovery, QUECTEL_REC_NONE);
+    qenv_run_ms(e, 100);
+    qenv_assert_script_ok(e);
+    assert_int_equal(qenv_stats(e).tx_failed, 1);
+    assert_int_equal(qenv_stats(e).tx_msgs, 1);
+    assert_int_equal(qenv_stats(e).recovery, QUECTEL_REC_NONE);
 }
 
 static void test_publish_result_failed_counted(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 6);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 6);
     bring_up(e);
     fake_uart_expect(&e->fu, "AT+QMTPUBEX=0,1,1,0,\"t\",1\r", "\r\n> ");
     fake_uart_expect(&e->fu, "x", "\r\nOK\r\n\r\n+QMTPUBEX: 0,1,2\r\n");
     fake_uart_expect(&e->fu, "AT+QMTSUB=0,2,\"s\",1\r", "\r\nOK\r\n\r\n+QMTSUB: 0,2,2,128\r\n");
     assert_int_equal(e->tp.publish(e->tp.ctx, "t", (const uint8_t *)"x", 1, 1), 0);
     assert_int_equal(e->tp.subscribe(e->tp.ctx, "s", 1), 0);
-    run_ms(e, 100);
-    assert_script_ok(e);
-    assert_int_equal(stats(e).tx_failed, 2);
-    assert_int_equal(stats(e).tx_msgs, 0);
-    assert_int_equal(link_state(e), OTA_LINK_UP);
+    qenv_run_ms(e, 100);
+    qenv_assert_script_ok(e);
+    assert_int_equal(qenv_stats(e).tx_failed, 2);
+    assert_int_equal(qenv_stats(e).tx_msgs, 0);
+    assert_int_equal(qenv_link_state(e), OTA_LINK_UP);
 }
 
 static void test_stale_async_results_ignored(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 1);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 1);
     bring_up(e);
     fake_uart_expect(&e->fu, "AT+QMTPUBEX=0,1,1,0,\"t\",1\r", "\r\n> ");
     fake_uart_expect(&e->fu, "x", OK);
     fake_uart_urc(&e->fu, "\r\n+QMTPUBEX: 1,1,0\r\n+QMTPUBEX: 0,9,0\r\n+QMTPUB: 0,1,0\r\n", 10);
     assert_int_equal(e->tp.publish(e->tp.ctx, "t", (const uint8_t *)"x", 1, 1), 0);
-    run_ms(e, 100);
-    assert_script_ok(e);
-    assert_int_equal(stats(e).tx_msgs, 1); /* only the one for client 0, msg id 1 */
-    assert_int_equal(stats(e).ignored, 2);
+    qenv_run_ms(e, 100);
+    qenv_assert_script_ok(e);
+    assert_int_equal(qenv_stats(e).tx_msgs, 1); /* only the one for client 0, msg id 1 */
+    assert_int_equal(qenv_stats(e).ignored, 2);
 }
 
 static void test_lost_recv_urc_found_by_slot_check(void **state)
 {
-    env_t *e = *state;
+    qenv_t *e = *state;
     static uint8_t ans[128];
     size_t alen = recv_answer(ans, 4, "t", (const uint8_t *)"late", 4);
-    env_init(e, QUECTEL_BG95, 4);
+    qenv_init(e, QUECTEL_BG95, 4);
     bring_up(e);
     /* the module holds a message in slot 2 but its URC was lost */
-    run_ms(e, 9000);
+    qenv_run_ms(e, 9000);
     assert_int_equal(fake_uart_sent(&e->fu, "AT+QMTRECV?"), 0);
     fake_uart_expect(&e->fu, "AT+QMTRECV?\r", "\r\n+QMTRECV: 0,0,0,1,0,0\r\n\r\nOK\r\n");
     fake_uart_expect_n(&e->fu, "AT+QMTRECV=0,2\r", 15, ans, alen, 0);
-    run_ms(e, 1100);
-    assert_script_ok(e);
+    qenv_run_ms(e, 1100);
+    qenv_assert_script_ok(e);
     assert_int_equal(e->msgs, 1);
     assert_memory_equal(e->pay[0], "late", 4);
     /* firmware without the read form: asked once, never again */
     fake_uart_expect(&e->fu, "AT+QMTRECV?\r", "\r\nERROR\r\n");
-    run_ms(e, 10100);
-    run_ms(e, 30000);
-    assert_script_ok(e);
+    qenv_run_ms(e, 10100);
+    qenv_run_ms(e, 30000);
+    qenv_assert_script_ok(e);
     assert_true(fake_uart_done(&e->fu));
 }
 
 static void test_several_slots_read_in_order(void **state)
 {
-    env_t *e = *state;
+    qenv_t *e = *state;
     static uint8_t a0[64], a1[64], a4[64];
     size_t l0 = recv_answer(a0, 1, "t", (const uint8_t *)"0", 1);
     size_t l1 = recv_answer(a1, 2, "t", (const uint8_t *)"1", 1);
     size_t l4 = recv_answer(a4, 3, "t", (const uint8_t *)"4", 1);
-    env_init(e, QUECTEL_BG95, 8);
+    qenv_init(e, QUECTEL_BG95, 8);
     bring_up(e);
     INJECT(e, "\r\n+QMTRECV: 0,4\r\n+QMTRECV: 0,1\r\n+QMTRECV: 0,0\r\n"
                              "+QMTRECV: 1,3\r\n+QMTRECV: 0,7\r\n");
     fake_uart_expect_n(&e->fu, "AT+QMTRECV=0,0\r", 15, a0, l0, 0);
     fake_uart_expect_n(&e->fu, "AT+QMTRECV=0,1\r", 15, a1, l1, 0);
     fake_uart_expect_n(&e->fu, "AT+QMTRECV=0,4\r", 15, a4, l4, 0);
-    run_ms(e, 50);
-    assert_script_ok(e);
+    qenv_run_ms(e, 50);
+    qenv_assert_script_ok(e);
     assert_int_equal(e->msgs, 3);
     assert_int_equal(e->pay[0][0], '0');
     assert_int_equal(e->pay[1][0], '1');
@@ -637,45 +481,45 @@ static void test_several_slots_read_in_order(void **state)
 
 static void test_overflow_and_garbage_do_not_break_the_link(void **state)
 {
-    env_t *e = *state;
+    qenv_t *e = *state;
     char junk[600];
     static uint8_t ans[64];
     size_t alen = recv_answer(ans, 1, "t", (const uint8_t *)"ok", 2);
-    env_init(e, QUECTEL_BG95, 7);
+    qenv_init(e, QUECTEL_BG95, 7);
     bring_up(e);
     memset(junk, '#', sizeof junk);
     fake_uart_inject(&e->fu, junk, sizeof junk);
     INJECT(e, "\r\ngarbage\r\n\x01\x02\r\n+QMTRECV: 0,1\r\n");
     fake_uart_expect_n(&e->fu, "AT+QMTRECV=0,1\r", 15, ans, alen, 0);
-    run_ms(e, 50);
-    assert_script_ok(e);
+    qenv_run_ms(e, 50);
+    qenv_assert_script_ok(e);
     assert_int_equal(e->msgs, 1);
-    assert_int_equal(stats(e).rx_overflows, 1);
-    assert_int_equal(stats(e).resyncs, 1);
-    assert_int_equal(stats(e).ignored, 2);
-    assert_int_equal(link_state(e), OTA_LINK_UP);
+    assert_int_equal(qenv_stats(e).rx_overflows, 1);
+    assert_int_equal(qenv_stats(e).resyncs, 1);
+    assert_int_equal(qenv_stats(e).ignored, 2);
+    assert_int_equal(qenv_link_state(e), OTA_LINK_UP);
 }
 
 static void test_message_too_big_dropped_link_survives(void **state)
 {
-    env_t *e = *state;
+    qenv_t *e = *state;
     static uint8_t big[QUECTEL_CFG_PAYLOAD_MAX + 50];
     static uint8_t ans[QUECTEL_CFG_PAYLOAD_MAX + 200];
     memset(big, 'O', sizeof big);
     size_t alen = recv_answer(ans, 1, "t", big, sizeof big);
-    env_init(e, QUECTEL_BG95, 8);
+    qenv_init(e, QUECTEL_BG95, 8);
     bring_up(e);
     INJECT(e, "\r\n+QMTRECV: 0,0\r\n");
     fake_uart_expect_n(&e->fu, "AT+QMTRECV=0,0\r", 15, ans, alen, 0);
     fake_uart_expect(&e->fu, "AT+QMTPUBEX=0,1,1,0,\"t\",1\r", "\r\n> ");
     fake_uart_expect(&e->fu, "x", "\r\nOK\r\n\r\n+QMTPUBEX: 0,1,0\r\n");
-    run_ms(e, 50);
+    qenv_run_ms(e, 50);
     assert_int_equal(e->tp.publish(e->tp.ctx, "t", (const uint8_t *)"x", 1, 1), 0);
-    run_ms(e, 50);
-    assert_script_ok(e);
+    qenv_run_ms(e, 50);
+    qenv_assert_script_ok(e);
     assert_int_equal(e->msgs, 0);
-    assert_int_equal(stats(e).rx_dropped, 1);
-    assert_int_equal(stats(e).tx_msgs, 1);
+    assert_int_equal(qenv_stats(e).rx_dropped, 1);
+    assert_int_equal(qenv_stats(e).tx_msgs, 1);
 }
 
 /* ---- timeouts ----------------------------------------------------------------- */
@@ -683,10 +527,20 @@ static void test_message_too_big_dropped_link_survives(void **state)
 /* Time of the last write of `cmd` in the fake's log is not kept; instead the
  * tests step the clock and look at what was sent. */
 
+/* No timeout for quiet_ms, then within more_ms the first one, which takes the RETRY rung. */
+static void assert_first_timeout(qenv_t *e, uint32_t quiet_ms, uint32_t more_ms)
+{
+    qenv_run_ms(e, quiet_ms);
+    assert_int_equal(qenv_stats(e).timeouts, 0);
+    qenv_run_ms(e, more_ms);
+    assert_int_equal(qenv_stats(e).timeouts, 1);
+    assert_int_equal(qenv_stats(e).recovery, QUECTEL_REC_RETRY);
+}
+
 static void test_command_timeout_then_retry_then_probe(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 3);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 3);
     e->fu.lenient = true;
     fake_uart_expect(&e->fu, "AT\r", OK);
     fake_uart_expect(&e->fu, "ATE0\r", NULL);    /* silent */
@@ -695,105 +549,101 @@ static void test_command_timeout_then_retry_then_probe(void **state)
     fake_uart_expect(&e->fu, "ATE0\r", OK);      /* the step again */
     fake_uart_expect(&e->fu, "AT+CMEE=1\r", OK);
     assert_int_equal(e->md.power_up(e->md.ctx), 0);
-    run_ms(e, 5);
+    qenv_run_ms(e, 5);
     assert_int_equal(fake_uart_sent(&e->fu, "ATE0\r"), 1);
-    run_ms(e, 290);
-    assert_int_equal(stats(e).timeouts, 0);
-    run_ms(e, 15); /* 300 ms: timeout, RETRY rung, waits 100 ms */
-    assert_int_equal(stats(e).timeouts, 1);
-    assert_int_equal(stats(e).recovery, QUECTEL_REC_RETRY);
+    assert_first_timeout(e, 290, 15); /* 300 ms: timeout, RETRY rung, waits 100 ms */
     assert_int_equal(quectel_state(&e->q), QUECTEL_ST_RECOVERING);
     assert_int_equal(fake_uart_sent(&e->fu, "ATE0\r"), 1);
-    run_ms(e, 100);
+    qenv_run_ms(e, 100);
     assert_int_equal(fake_uart_sent(&e->fu, "ATE0\r"), 2);
-    run_ms(e, 300); /* second timeout: PROBE rung, 200 ms */
-    assert_int_equal(stats(e).recovery, QUECTEL_REC_PROBE);
-    run_ms(e, 250);
-    assert_script_ok(e);
+    qenv_run_ms(e, 300); /* second timeout: PROBE rung, 200 ms */
+    assert_int_equal(qenv_stats(e).recovery, QUECTEL_REC_PROBE);
+    qenv_run_ms(e, 250);
+    qenv_assert_script_ok(e);
     assert_true(fake_uart_done(&e->fu));
-    assert_int_equal(stats(e).timeouts, 2);
-    assert_int_equal(stats(e).recoveries, 2);
-    assert_int_equal(stats(e).max_recovery, QUECTEL_REC_PROBE);
+    assert_int_equal(qenv_stats(e).timeouts, 2);
+    assert_int_equal(qenv_stats(e).recoveries, 2);
+    assert_int_equal(qenv_stats(e).max_recovery, QUECTEL_REC_PROBE);
 }
 
 static void test_boot_module_off_pwrkey_then_rdy(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 2);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 2);
     e->fu.lenient = true;
     fake_uart_expect(&e->fu, "AT\r", NULL); /* three probes: off */
     fake_uart_expect(&e->fu, "AT\r", NULL);
     fake_uart_expect(&e->fu, "AT\r", NULL);
     assert_int_equal(e->md.power_up(e->md.ctx), 0);
-    run_ms(e, 2999);
+    qenv_run_ms(e, 2999);
     assert_int_equal(e->gp.n, 0);
     assert_int_equal(quectel_state(&e->q), QUECTEL_ST_BOOTING);
-    run_ms(e, 2);
+    qenv_run_ms(e, 2);
     assert_int_equal(e->gp.n, 1);
     assert_int_equal(e->gp.ev[0].pin, FAKE_PIN_PWRKEY);
     assert_true(e->gp.ev[0].level);
     uint32_t pressed = e->gp.ev[0].at;
-    run_ms(e, 800);
+    qenv_run_ms(e, 800);
     assert_int_equal(e->gp.n, 2);
     assert_false(e->gp.ev[1].level);
     assert_int_equal(e->gp.ev[1].at - pressed, 700);
     /* RDY, then APP RDY ends the settling wait early */
     INJECT(e, "\r\nRDY\r\n");
-    run_ms(e, 500);
+    qenv_run_ms(e, 500);
     assert_int_equal(fake_uart_sent(&e->fu, "ATE0"), 0);
     fake_uart_expect(&e->fu, "ATE0\r", OK);
     INJECT(e, "\r\nAPP RDY\r\n");
-    run_ms(e, 5);
-    assert_script_ok(e);
+    qenv_run_ms(e, 5);
+    qenv_assert_script_ok(e);
     assert_int_equal(fake_uart_sent(&e->fu, "ATE0"), 1);
-    assert_int_equal(stats(e).restarts, 1);
-    assert_int_equal(stats(e).timeouts, 3);
-    assert_int_equal(stats(e).recovery, QUECTEL_REC_NONE);
+    assert_int_equal(qenv_stats(e).restarts, 1);
+    assert_int_equal(qenv_stats(e).timeouts, 3);
+    assert_int_equal(qenv_stats(e).recovery, QUECTEL_REC_NONE);
 }
 
 static void test_boot_rdy_without_app_rdy_settles_2s(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 2);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 2);
     e->fu.lenient = true;
     fake_uart_expect(&e->fu, "AT\r", "\r\nRDY\r\n");
     fake_uart_expect(&e->fu, "ATE0\r", OK);
     assert_int_equal(e->md.power_up(e->md.ctx), 0);
-    run_ms(e, 1990);
+    qenv_run_ms(e, 1990);
     assert_int_equal(fake_uart_sent(&e->fu, "ATE0"), 0);
-    run_ms(e, 20);
+    qenv_run_ms(e, 20);
     assert_int_equal(fake_uart_sent(&e->fu, "ATE0"), 1);
-    assert_script_ok(e);
+    qenv_assert_script_ok(e);
 }
 
 static void test_boot_timeout_goes_to_power_rung(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 2);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 2);
     for (int i = 0; i < 4; i++) {
         fake_uart_expect(&e->fu, "AT\r", NULL);
     }
     assert_int_equal(e->md.power_up(e->md.ctx), 0);
-    run_ms(e, 3000 + 700 + 3000); /* probes, key, wait for RDY */
+    qenv_run_ms(e, 3000 + 700 + 3000); /* probes, key, wait for RDY */
     assert_int_equal(fake_uart_sent(&e->fu, "AT\r"), 4);
-    run_ms(e, 1000); /* the last probe times out */
-    assert_int_equal(stats(e).recovery, QUECTEL_REC_POWER);
-    assert_int_equal(stats(e).timeouts, 4);
+    qenv_run_ms(e, 1000); /* the last probe times out */
+    assert_int_equal(qenv_stats(e).recovery, QUECTEL_REC_POWER);
+    assert_int_equal(qenv_stats(e).timeouts, 4);
     assert_int_equal(e->gp.n, 2);
-    run_ms(e, 1600); /* power back-off 16 x 100 ms, then the key (off pulse) */
+    qenv_run_ms(e, 1600); /* power back-off 16 x 100 ms, then the key (off pulse) */
     assert_int_equal(e->gp.n, 3);
     assert_int_equal(e->gp.ev[2].pin, FAKE_PIN_PWRKEY);
     assert_true(e->gp.ev[2].level);
-    run_ms(e, 800);
+    qenv_run_ms(e, 800);
     assert_int_equal(e->gp.n, 4);
     assert_int_equal(e->gp.ev[3].at - e->gp.ev[2].at, 800);
-    assert_script_ok(e);
+    qenv_assert_script_ok(e);
 }
 
 static void test_attach_timeout(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 2);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 2);
     e->fu.lenient = true;
     e->cfg.attach_timeout_ms = 5000;
     assert_int_equal(quectel_init(&e->q, &e->cfg), OTA_OK);
@@ -804,66 +654,50 @@ static void test_attach_timeout(void **state)
         fake_uart_expect(&e->fu, "AT+CEREG?\r", "\r\n+CEREG: 0,2\r\n\r\nOK\r\n");
     }
     assert_int_equal(e->md.power_up(e->md.ctx), 0);
-    run_ms(e, 4000);
-    assert_int_equal(stats(e).timeouts, 0);
-    run_ms(e, 2100);
-    assert_int_equal(stats(e).timeouts, 1);
-    assert_int_equal(stats(e).recovery, QUECTEL_REC_RETRY);
-    assert_script_ok(e);
+    assert_first_timeout(e, 4000, 2100);
+    qenv_assert_script_ok(e);
 }
 
 static void test_open_result_timeout(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 2);
-    fake_uart_expect(&e->fu, "AT\r", OK);
-    script_init(e);
-    script_attach(e, false);
-    script_mqtt_cfg(e);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 2);
+    script_to_open(e);
     fake_uart_expect(&e->fu, "AT+QMTOPEN=0,\"broker.local\",1883\r", OK);
-    assert_int_equal(e->tp.connect(e->tp.ctx, &e->conn, on_msg, e), 0);
-    run_ms(e, 100);
+    assert_int_equal(e->tp.connect(e->tp.ctx, &e->conn, qenv_on_msg, e), 0);
+    qenv_run_ms(e, 100);
     assert_true(fake_uart_done(&e->fu));
     uint32_t at;
     assert_true(quectel_next_deadline(&e->q, &at));
     assert_true(at - e->now <= 2000);
-    run_ms(e, 1850);
-    assert_int_equal(stats(e).timeouts, 0);
-    run_ms(e, 100);
-    assert_int_equal(stats(e).timeouts, 1);
-    assert_int_equal(stats(e).recovery, QUECTEL_REC_RETRY);
-    assert_int_equal(link_state(e), OTA_LINK_CONNECTING);
+    assert_first_timeout(e, 1850, 100);
+    assert_int_equal(qenv_link_state(e), OTA_LINK_CONNECTING);
     fake_uart_expect(&e->fu, "AT+QMTOPEN=0,\"broker.local\",1883\r", OK);
-    run_ms(e, 110);
-    assert_script_ok(e);
+    qenv_run_ms(e, 110);
+    qenv_assert_script_ok(e);
     assert_true(fake_uart_done(&e->fu));
 }
 
 static void test_conn_result_timeout(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 2);
-    fake_uart_expect(&e->fu, "AT\r", OK);
-    script_init(e);
-    script_attach(e, false);
-    script_mqtt_cfg(e);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 2);
+    script_to_open(e);
     fake_uart_expect(&e->fu, "AT+QMTOPEN=0,\"broker.local\",1883\r", OK);
     fake_uart_urc(&e->fu, "\r\n+QMTOPEN: 0,0\r\n", 10);
     fake_uart_expect(&e->fu, "AT+QMTCONN=0,\"dev1\",\"token1\"\r", OK);
     fake_uart_expect(&e->fu, "AT+QMTCONN=0,\"dev1\",\"token1\"\r", OK); /* retried */
     fake_uart_urc(&e->fu, "\r\n+QMTCONN: 0,0,0\r\n", 10);
-    assert_int_equal(e->tp.connect(e->tp.ctx, &e->conn, on_msg, e), 0);
-    assert_true(run_until_link(e, OTA_LINK_UP, 3000));
-    assert_script_ok(e);
-    assert_int_equal(stats(e).timeouts, 1);
-    assert_int_equal(stats(e).recovery, QUECTEL_REC_NONE); /* reset by the success */
-    assert_int_equal(stats(e).max_recovery, QUECTEL_REC_RETRY);
+    qenv_connect_up(e, 3000);
+    assert_int_equal(qenv_stats(e).timeouts, 1);
+    assert_int_equal(qenv_stats(e).recovery, QUECTEL_REC_NONE); /* reset by the success */
+    assert_int_equal(qenv_stats(e).max_recovery, QUECTEL_REC_RETRY);
 }
 
 static void test_sub_and_pub_result_timeouts(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 2);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 2);
     bring_up(e);
     fake_uart_expect(&e->fu, "AT+QMTSUB=0,1,\"s\",1\r", OK);  /* no +QMTSUB */
     fake_uart_expect(&e->fu, "AT+QMTSUB=0,2,\"s\",1\r", "\r\nOK\r\n\r\n+QMTSUB: 0,2,0,1\r\n");
@@ -873,33 +707,29 @@ static void test_sub_and_pub_result_timeouts(void **state)
     fake_uart_expect(&e->fu, "x", "\r\nOK\r\n\r\n+QMTPUBEX: 0,4,0\r\n");
     assert_int_equal(e->tp.subscribe(e->tp.ctx, "s", 1), 0);
     assert_int_equal(e->tp.publish(e->tp.ctx, "t", (const uint8_t *)"x", 1, 1), 0);
-    run_ms(e, 1990);
-    assert_int_equal(stats(e).timeouts, 0);
-    run_ms(e, 200); /* SUB result timeout, RETRY */
-    assert_int_equal(stats(e).timeouts, 1);
-    run_ms(e, 2200); /* PUB result timeout, RETRY, then success */
-    assert_int_equal(stats(e).timeouts, 2);
-    assert_int_equal(stats(e).recovery, QUECTEL_REC_NONE); /* success resets the ladder */
-    assert_int_equal(stats(e).max_recovery, QUECTEL_REC_RETRY);
-    assert_script_ok(e);
+    qenv_run_ms(e, 1990);
+    assert_int_equal(qenv_stats(e).timeouts, 0);
+    qenv_run_ms(e, 200); /* SUB result timeout, RETRY */
+    assert_int_equal(qenv_stats(e).timeouts, 1);
+    qenv_run_ms(e, 2200); /* PUB result timeout, RETRY, then success */
+    assert_int_equal(qenv_stats(e).timeouts, 2);
+    assert_int_equal(qenv_stats(e).recovery, QUECTEL_REC_NONE); /* success resets the ladder */
+    assert_int_equal(qenv_stats(e).max_recovery, QUECTEL_REC_RETRY);
+    qenv_assert_script_ok(e);
     assert_true(fake_uart_done(&e->fu));
-    assert_int_equal(stats(e).tx_msgs, 1);
-    assert_int_equal(link_state(e), OTA_LINK_UP);
+    assert_int_equal(qenv_stats(e).tx_msgs, 1);
+    assert_int_equal(qenv_link_state(e), OTA_LINK_UP);
 }
 
 static void test_prompt_timeout(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 2);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 2);
     bring_up(e);
     fake_uart_expect(&e->fu, "AT+QMTPUBEX=0,1,1,0,\"t\",1\r", NULL);
     assert_int_equal(e->tp.publish(e->tp.ctx, "t", (const uint8_t *)"x", 1, 1), 0);
-    run_ms(e, 290);
-    assert_int_equal(stats(e).timeouts, 0);
-    run_ms(e, 20);
-    assert_int_equal(stats(e).timeouts, 1);
-    assert_int_equal(stats(e).recovery, QUECTEL_REC_RETRY);
-    assert_script_ok(e);
+    assert_first_timeout(e, 290, 20);
+    qenv_assert_script_ok(e);
 }
 
 /* ---- +QMTSTAT ----------------------------------------------------------------- */
@@ -922,108 +752,103 @@ static void test_qmtstat_codes(void **state)
         {7, QUECTEL_REC_CFUN, "AT+CFUN=0\r", 800},       /* link not alive */
         {9, QUECTEL_REC_REOPEN, "AT+QMTCLOSE=0\r", 400}, /* reserved */
     };
-    env_t *e = *state;
+    qenv_t *e = *state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char urc[40];
-        env_init(e, QUECTEL_BG95, (unsigned)i % 8u + 1u);
+        qenv_init(e, QUECTEL_BG95, (unsigned)i % 8u + 1u);
         bring_up(e);
         e->fu.lenient = true; /* what follows the first action is not scripted */
         assert_int_equal(e->tp.publish(e->tp.ctx, "t", (const uint8_t *)"x", 1, 1), 0);
         /* the queued publish is dropped with the connection */
         fake_uart_expect(&e->fu, "AT+QMTPUBEX=0,1,1,0,\"t\",1\r", "\r\n> ");
         fake_uart_expect(&e->fu, "x", OK);
-        run_ms(e, 20);
+        qenv_run_ms(e, 20);
         snprintf(urc, sizeof urc, "\r\n+QMTSTAT: 0,%d\r\n", cases[i].code);
         fake_uart_inject(&e->fu, urc, strlen(urc));
-        run_ms(e, 1);
-        assert_int_equal(link_state(e), OTA_LINK_FAILED);
-        assert_int_equal(stats(e).last_qmtstat, cases[i].code);
-        assert_int_equal(stats(e).recovery, cases[i].rung);
+        qenv_run_ms(e, 1);
+        assert_int_equal(qenv_link_state(e), OTA_LINK_FAILED);
+        assert_int_equal(qenv_stats(e).last_qmtstat, cases[i].code);
+        assert_int_equal(qenv_stats(e).recovery, cases[i].rung);
         assert_int_equal(quectel_state(&e->q),
                          cases[i].rung ? QUECTEL_ST_RECOVERING : QUECTEL_ST_READY);
         if (cases[i].action == NULL) {
-            run_ms(e, 5000);
-            assert_script_ok(e);
+            qenv_run_ms(e, 5000);
+            qenv_assert_script_ok(e);
             assert_true(fake_uart_done(&e->fu));
             continue;
         }
         fake_uart_expect(&e->fu, cases[i].action, OK);
-        run_ms(e, cases[i].wait - 5);
+        qenv_run_ms(e, cases[i].wait - 5);
         assert_int_equal(fake_uart_sent(&e->fu, cases[i].action), 0);
-        run_ms(e, 10);
+        qenv_run_ms(e, 10);
         assert_int_equal(fake_uart_sent(&e->fu, cases[i].action), 1);
-        assert_script_ok(e);
+        qenv_assert_script_ok(e);
         /* other client index: not ours */
         INJECT(e, "\r\n+QMTSTAT: 1,1\r\n");
-        run_ms(e, 1);
-        assert_int_equal(stats(e).last_qmtstat, cases[i].code);
+        qenv_run_ms(e, 1);
+        assert_int_equal(qenv_stats(e).last_qmtstat, cases[i].code);
     }
 }
 
 static void test_qmtstat_then_client_reconnects(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 5);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 5);
     bring_up(e);
     INJECT(e, "\r\n+QMTSTAT: 0,1\r\n");
     fake_uart_expect(&e->fu, "AT+QMTCLOSE=0\r", OK);
     fake_uart_urc(&e->fu, "\r\n+QMTCLOSE: 0,0\r\n", 10);
-    run_ms(e, 600);
-    assert_int_equal(link_state(e), OTA_LINK_FAILED);
+    qenv_run_ms(e, 600);
+    assert_int_equal(qenv_link_state(e), OTA_LINK_FAILED);
     e->tp.disconnect(e->tp.ctx);
-    assert_int_equal(link_state(e), OTA_LINK_DOWN);
-    run_ms(e, 100);
+    assert_int_equal(qenv_link_state(e), OTA_LINK_DOWN);
+    qenv_run_ms(e, 100);
     script_mqtt_cfg(e);
-    script_open_conn(e);
-    assert_int_equal(e->tp.connect(e->tp.ctx, &e->conn, on_msg, e), 0);
-    assert_true(run_until_link(e, OTA_LINK_UP, 2000));
-    assert_script_ok(e);
+    qenv_script_open_conn(e);
+    qenv_connect_up(e, 2000);
 }
 
 /* ---- the recovery ladder ---------------------------------------------------- */
 
 /* Step the clock until the driver decides the given rung. */
-static void run_until_rung(env_t *e, uint8_t rung, uint32_t max_ms)
+static void run_until_rung(qenv_t *e, uint8_t rung, uint32_t max_ms)
 {
     uint32_t end = e->now + max_ms;
-    while (stats(e).recovery != rung) {
+    while (qenv_stats(e).recovery != rung) {
         assert_true((int32_t)(e->now - end) < 0);
         e->now++;
-        poll_now(e);
+        qenv_poll_now(e);
     }
 }
 
 /* The action `cmd` of a rung comes exactly `wait` ms after the rung was decided. */
-static void check_rung_action(env_t *e, const char *cmd, uint32_t wait)
+static void check_rung_action(qenv_t *e, const char *cmd, uint32_t wait)
 {
     int before = fake_uart_sent(&e->fu, cmd);
     uint32_t t = e->rung_at;
     assert_true((int32_t)(t + wait - 5u - e->now) > 0);
-    run_ms(e, t + wait - 5u - e->now);
+    qenv_run_ms(e, t + wait - 5u - e->now);
     assert_int_equal(fake_uart_sent(&e->fu, cmd), before);
-    run_ms(e, 10);
+    qenv_run_ms(e, 10);
     assert_int_equal(fake_uart_sent(&e->fu, cmd), before + 1);
 }
 
 static void test_recovery_ladder_to_power_key(void **state)
 {
-    env_t *e = *state;
+    qenv_t *e = *state;
     quectel_stats_t s;
-    env_init(e, QUECTEL_BG95, 3);
-    fake_uart_expect(&e->fu, "AT\r", OK);
-    script_init(e);
-    script_attach(e, false);
-    script_mqtt_cfg(e);
+    qenv_init(e, QUECTEL_BG95, 3);
+    script_to_open(e);
     /* the broker cannot be reached */
     fake_uart_expect(&e->fu, "AT+QMTOPEN=0,\"broker.local\",1883\r", OK);
     fake_uart_urc(&e->fu, "\r\n+QMTOPEN: 0,3\r\n", 10);
     /* 1: retry after 100 ms */
     fake_uart_expect(&e->fu, "AT+QMTOPEN=0,\"broker.local\",1883\r", "\r\nERROR\r\n");
-    assert_int_equal(e->tp.connect(e->tp.ctx, &e->conn, on_msg, e), 0);
+    assert_int_equal(e->tp.connect(e->tp.ctx, &e->conn, qenv_on_msg, e), 0);
     run_until_rung(e, QUECTEL_REC_RETRY, 1000);
     check_rung_action(e, "AT+QMTOPEN", 100);
-    assert_int_equal(stats(e).recovery, QUECTEL_REC_PROBE);
-    assert_int_equal(stats(e).errors, 1);
+    assert_int_equal(qenv_stats(e).recovery, QUECTEL_REC_PROBE);
+    assert_int_equal(qenv_stats(e).errors, 1);
 
     /* 2: AT probe after 200 ms, then the step again */
     fake_uart_clear_log(&e->fu);
@@ -1031,8 +856,8 @@ static void test_recovery_ladder_to_power_key(void **state)
     fake_uart_expect(&e->fu, "AT+QMTOPEN=0,\"broker.local\",1883\r", "\r\n+CME ERROR: 3\r\n");
     check_rung_action(e, "AT\r", 200);
     assert_int_equal(fake_uart_sent(&e->fu, "AT+QMTOPEN"), 1);
-    assert_int_equal(stats(e).recovery, QUECTEL_REC_REOPEN);
-    assert_int_equal(stats(e).last_cme, 3);
+    assert_int_equal(qenv_stats(e).recovery, QUECTEL_REC_REOPEN);
+    assert_int_equal(qenv_stats(e).last_cme, 3);
 
     /* 3: reopen after 400 ms: close, configure again, open */
     fake_uart_expect(&e->fu, "AT+QMTCLOSE=0\r", OK);
@@ -1041,7 +866,7 @@ static void test_recovery_ladder_to_power_key(void **state)
     fake_uart_expect(&e->fu, "AT+QMTOPEN=0,\"broker.local\",1883\r", "\r\nERROR\r\n");
     check_rung_action(e, "AT+QMTCLOSE=0", 400);
     run_until_rung(e, QUECTEL_REC_CFUN, 100);
-    assert_int_equal(link_state(e), OTA_LINK_CONNECTING);
+    assert_int_equal(qenv_link_state(e), OTA_LINK_CONNECTING);
 
     /* 4: AT+CFUN cycle after 800 ms, re-attach, configure, open */
     fake_uart_expect(&e->fu, "AT+CFUN=0\r", OK);
@@ -1050,48 +875,49 @@ static void test_recovery_ladder_to_power_key(void **state)
     fake_uart_expect(&e->fu, "AT+QMTOPEN=0,\"broker.local\",1883\r", "\r\nERROR\r\n");
     check_rung_action(e, "AT+CFUN=0", 800);
     run_until_rung(e, QUECTEL_REC_POWER, 100);
-    assert_script_ok(e);
+    qenv_assert_script_ok(e);
     assert_int_equal(e->gp.n, 0);
-    assert_int_equal(link_state(e), OTA_LINK_CONNECTING);
+    assert_int_equal(qenv_link_state(e), OTA_LINK_CONNECTING);
 
     /* 5: power-key cycle after 1600 ms: off pulse 800 ms, 2 s, probes, on pulse */
     fake_uart_expect(&e->fu, "AT\r", NULL);
     fake_uart_expect(&e->fu, "AT\r", NULL);
     fake_uart_expect(&e->fu, "AT\r", NULL);
-    run_ms(e, e->rung_at + 1595u - e->now);
+    qenv_run_ms(e, e->rung_at + 1595u - e->now);
     assert_int_equal(e->gp.n, 0);
-    run_ms(e, 10);
+    qenv_run_ms(e, 10);
     assert_int_equal(e->gp.n, 1);
     assert_int_equal(e->gp.ev[0].at - e->rung_at, 1600);
     assert_int_equal(e->gp.ev[0].pin, FAKE_PIN_PWRKEY);
     assert_true(e->gp.ev[0].level);
-    run_ms(e, 800 + 2000 + 3000 + 10);
+    qenv_run_ms(e, 800 + 2000 + 3000 + 10);
     assert_int_equal(e->gp.n, 3);
     assert_int_equal(e->gp.ev[1].at - e->gp.ev[0].at, 800);
     assert_false(e->gp.ev[1].level);
     assert_true(e->gp.ev[2].level);
     assert_int_equal(e->gp.ev[2].at - e->gp.ev[1].at, 2000 + 3000);
-    run_ms(e, 700);
+    qenv_run_ms(e, 700);
     assert_int_equal(e->gp.n, 4);
     assert_false(e->gp.ev[3].level);
     assert_int_equal(quectel_state(&e->q), QUECTEL_ST_BOOTING);
-    assert_script_ok(e);
+    qenv_assert_script_ok(e);
 
     /* the module starts: everything is configured again */
     fake_uart_clear_log(&e->fu);
     script_init(e);
     script_attach(e, false);
     script_mqtt_cfg(e);
-    script_open_conn(e);
+    qenv_script_open_conn(e);
     INJECT(e, "\r\nRDY\r\n\r\nAPP RDY\r\n");
-    if (!run_until_link(e, OTA_LINK_UP, 3000)) {
-        fail_msg("state %d link %d err %s log %s", quectel_state(&e->q), link_state(e), e->fu.err, e->fu.log);
+    if (!qenv_run_until_link(e, OTA_LINK_UP, 3000)) {
+        fail_msg("state %d link %d err %s log %s", quectel_state(&e->q), qenv_link_state(e),
+                 e->fu.err, e->fu.log);
     }
-    assert_script_ok(e);
+    qenv_assert_script_ok(e);
     assert_true(fake_uart_done(&e->fu));
     assert_int_equal(fake_uart_sent(&e->fu, "AT+QMTCFG=\"recv/mode\",0,1,1"), 1);
     assert_int_equal(fake_uart_sent(&e->fu, "ATE0"), 1);
-    s = stats(e);
+    s = qenv_stats(e);
     assert_int_equal(s.recovery, QUECTEL_REC_NONE);
     assert_int_equal(s.max_recovery, QUECTEL_REC_POWER);
     assert_int_equal(s.recoveries, 5);
@@ -1100,8 +926,8 @@ static void test_recovery_ladder_to_power_key(void **state)
 
 static void test_power_rung_backoff_doubles_and_caps(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 8);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 8);
     e->cfg.gpio = fake_gpio_port(&e->gp, &e->now, false, true, false); /* reset pin only */
     e->cfg.backoff_max_ms = 4000;
     e->cfg.boot_timeout_ms = 1000;
@@ -1112,28 +938,28 @@ static void test_power_rung_backoff_doubles_and_caps(void **state)
     for (int i = 0; i < 40; i++) {
         fake_uart_expect(&e->fu, "AT\r", NULL);
     }
-    run_ms(e, 3000 + 1000 + 1000); /* 3 probes, (no key), RDY wait, last probe */
-    assert_int_equal(stats(e).recovery, QUECTEL_REC_POWER);
+    qenv_run_ms(e, 3000 + 1000 + 1000); /* 3 probes, (no key), RDY wait, last probe */
+    assert_int_equal(qenv_stats(e).recovery, QUECTEL_REC_POWER);
     assert_int_equal(e->gp.n, 0);
-    run_ms(e, 1600); /* first back-off: 1600 */
+    qenv_run_ms(e, 1600); /* first back-off: 1600 */
     assert_int_equal(e->gp.n, 1);
     assert_int_equal(e->gp.ev[0].pin, FAKE_PIN_RESET);
     uint32_t first = e->gp.ev[0].at;
-    run_ms(e, 300 + 2000 + 5000 + 3200 + 5); /* pulse, settle, boot again, back-off 3200 */
+    qenv_run_ms(e, 300 + 2000 + 5000 + 3200 + 5); /* pulse, settle, boot again, back-off 3200 */
     assert_int_equal(e->gp.n, 3);
     assert_int_equal(e->gp.ev[1].at - first, 300);
     assert_int_equal(e->gp.ev[2].at - first, 300 + 2000 + 5000 + 3200);
-    run_ms(e, 300 + 2000 + 5000 + 4000 + 5); /* capped at 4000 */
+    qenv_run_ms(e, 300 + 2000 + 5000 + 4000 + 5); /* capped at 4000 */
     assert_int_equal(e->gp.n, 5);
     assert_int_equal(e->gp.ev[4].at - e->gp.ev[2].at, 300 + 2000 + 5000 + 4000);
-    assert_int_equal(stats(e).max_recovery, QUECTEL_REC_POWER);
-    assert_script_ok(e);
+    assert_int_equal(qenv_stats(e).max_recovery, QUECTEL_REC_POWER);
+    qenv_assert_script_ok(e);
 }
 
 static void test_no_pins_soft_reset(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 8);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 8);
     e->fu.lenient = true;
     memset(&e->cfg.gpio, 0, sizeof e->cfg.gpio);
     assert_int_equal(quectel_init(&e->q, &e->cfg), OTA_OK);
@@ -1144,8 +970,8 @@ static void test_no_pins_soft_reset(void **state)
     fake_uart_urc(&e->fu, "\r\nRDY\r\n", 500);
     fake_uart_expect(&e->fu, "ATE0\r", OK);
     assert_int_equal(e->md.power_up(e->md.ctx), 0);
-    run_ms(e, 3000 + 3000 + 1000 + 1600 + 50 + 500 + 2100);
-    assert_script_ok(e);
+    qenv_run_ms(e, 3000 + 3000 + 1000 + 1600 + 50 + 500 + 2100);
+    qenv_assert_script_ok(e);
     assert_true(fake_uart_done(&e->fu));
 }
 
@@ -1153,8 +979,8 @@ static void test_no_pins_soft_reset(void **state)
 
 static void test_module_restart_reapplies_config(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 4);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 4);
     bring_up(e);
     assert_int_equal(e->tp.publish(e->tp.ctx, "t", (const uint8_t *)"x", 1, 1), 0);
     fake_uart_expect(&e->fu, "AT+QMTPUBEX=0,1,1,0,\"t\",1\r", "\r\n> ");
@@ -1162,24 +988,22 @@ static void test_module_restart_reapplies_config(void **state)
     fake_uart_urc(&e->fu, "\r\nAPP RDY\r\n", 100);
     script_init(e);
     script_attach(e, false);
-    run_ms(e, 400);
-    assert_script_ok(e);
+    qenv_run_ms(e, 400);
+    qenv_assert_script_ok(e);
     assert_true(fake_uart_done(&e->fu));
-    assert_int_equal(link_state(e), OTA_LINK_FAILED);
-    assert_int_equal(stats(e).restarts, 1);
+    assert_int_equal(qenv_link_state(e), OTA_LINK_FAILED);
+    assert_int_equal(qenv_stats(e).restarts, 1);
     assert_int_equal(quectel_state(&e->q), QUECTEL_ST_READY);
     e->tp.disconnect(e->tp.ctx);
     script_mqtt_cfg(e);
-    script_open_conn(e);
-    assert_int_equal(e->tp.connect(e->tp.ctx, &e->conn, on_msg, e), 0);
-    assert_true(run_until_link(e, OTA_LINK_UP, 2000));
-    assert_script_ok(e);
+    qenv_script_open_conn(e);
+    qenv_connect_up(e, 2000);
 }
 
 static void test_disconnect_sends_queued_then_closes(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 6);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 6);
     bring_up(e);
     fake_uart_expect(&e->fu, "AT+QMTPUBEX=0,1,1,0,\"v1/devices/me/telemetry\",21\r", "\r\n> ");
     fake_uart_expect(&e->fu, "{\"fw_state\":\"FAILED\"}", OK);
@@ -1192,34 +1016,34 @@ static void test_disconnect_sends_queued_then_closes(void **state)
                                    (const uint8_t *)"{\"fw_state\":\"FAILED\"}", 21, 1),
                      0);
     e->tp.disconnect(e->tp.ctx);
-    assert_int_equal(link_state(e), OTA_LINK_DOWN);
-    run_ms(e, 20);
+    assert_int_equal(qenv_link_state(e), OTA_LINK_DOWN);
+    qenv_run_ms(e, 20);
     assert_int_equal(quectel_state(&e->q), QUECTEL_ST_CLOSING);
-    run_ms(e, 300);
-    assert_script_ok(e);
+    qenv_run_ms(e, 300);
+    qenv_assert_script_ok(e);
     assert_true(fake_uart_done(&e->fu));
-    assert_int_equal(stats(e).tx_msgs, 1);
+    assert_int_equal(qenv_stats(e).tx_msgs, 1);
     assert_int_equal(quectel_state(&e->q), QUECTEL_ST_READY);
     assert_int_equal(e->tp.publish(e->tp.ctx, "t", (const uint8_t *)"x", 1, 1), OTA_ERR_STATE);
 }
 
 static void test_disconnect_results_missing_still_closes(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 3);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 3);
     bring_up(e);
     fake_uart_expect(&e->fu, "AT+QMTDISC=0\r", OK);  /* no +QMTDISC */
     fake_uart_expect(&e->fu, "AT+QMTCLOSE=0\r", OK); /* no +QMTCLOSE */
     e->tp.disconnect(e->tp.ctx);
-    run_ms(e, 290);
+    qenv_run_ms(e, 290);
     assert_int_equal(fake_uart_sent(&e->fu, "AT+QMTCLOSE"), 0);
-    run_ms(e, 20); /* cmd_timeout for the result, then go on */
+    qenv_run_ms(e, 20); /* cmd_timeout for the result, then go on */
     assert_int_equal(fake_uart_sent(&e->fu, "AT+QMTCLOSE"), 1);
-    run_ms(e, 310);
-    assert_script_ok(e);
+    qenv_run_ms(e, 310);
+    qenv_assert_script_ok(e);
     assert_true(fake_uart_done(&e->fu));
-    assert_int_equal(stats(e).timeouts, 2);
-    assert_int_equal(stats(e).recovery, QUECTEL_REC_NONE); /* tolerated */
+    assert_int_equal(qenv_stats(e).timeouts, 2);
+    assert_int_equal(qenv_stats(e).recovery, QUECTEL_REC_NONE); /* tolerated */
     assert_int_equal(quectel_state(&e->q), QUECTEL_ST_READY);
     uint32_t at;
     assert_false(quectel_next_deadline(&e->q, &at));
@@ -1227,12 +1051,9 @@ static void test_disconnect_results_missing_still_closes(void **state)
 
 static void test_conn_refused_by_broker(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 7);
-    fake_uart_expect(&e->fu, "AT\r", OK);
-    script_init(e);
-    script_attach(e, false);
-    script_mqtt_cfg(e);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 7);
+    script_to_open(e);
     fake_uart_expect(&e->fu, "AT+QMTOPEN=0,\"broker.local\",1883\r", OK);
     fake_uart_urc(&e->fu, "\r\n+QMTOPEN: 0,0\r\n", 10);
     fake_uart_expect(&e->fu, "AT+QMTCONN=0,\"dev1\",\"token1\"\r", OK);
@@ -1240,69 +1061,64 @@ static void test_conn_refused_by_broker(void **state)
     fake_uart_expect(&e->fu, "AT+QMTDISC=0\r", "\r\nERROR\r\n");
     fake_uart_expect(&e->fu, "AT+QMTCLOSE=0\r", OK);
     fake_uart_urc(&e->fu, "\r\n+QMTCLOSE: 0,0\r\n", 10);
-    assert_int_equal(e->tp.connect(e->tp.ctx, &e->conn, on_msg, e), 0);
-    assert_true(run_until_link(e, OTA_LINK_FAILED, 3000));
-    run_ms(e, 100);
-    assert_script_ok(e);
+    assert_int_equal(e->tp.connect(e->tp.ctx, &e->conn, qenv_on_msg, e), 0);
+    assert_true(qenv_run_until_link(e, OTA_LINK_FAILED, 3000));
+    qenv_run_ms(e, 100);
+    qenv_assert_script_ok(e);
     assert_true(fake_uart_done(&e->fu));
-    assert_int_equal(stats(e).recovery, QUECTEL_REC_NONE); /* not a module fault */
+    assert_int_equal(qenv_stats(e).recovery, QUECTEL_REC_NONE); /* not a module fault */
 }
 
 static void test_open_identifier_occupied_reopens(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 7);
-    fake_uart_expect(&e->fu, "AT\r", OK);
-    script_init(e);
-    script_attach(e, false);
-    script_mqtt_cfg(e);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 7);
+    script_to_open(e);
     fake_uart_expect(&e->fu, "AT+QMTOPEN=0,\"broker.local\",1883\r", OK);
     fake_uart_urc(&e->fu, "\r\n+QMTOPEN: 0,2\r\n", 10);
     fake_uart_expect(&e->fu, "AT+QMTCLOSE=0\r", OK);
     fake_uart_urc(&e->fu, "\r\n+QMTCLOSE: 0,0\r\n", 10);
     script_mqtt_cfg(e);
-    script_open_conn(e);
-    assert_int_equal(e->tp.connect(e->tp.ctx, &e->conn, on_msg, e), 0);
-    assert_true(run_until_link(e, OTA_LINK_UP, 3000));
-    assert_script_ok(e);
-    assert_int_equal(stats(e).max_recovery, QUECTEL_REC_REOPEN);
+    qenv_script_open_conn(e);
+    qenv_connect_up(e, 3000);
+    assert_int_equal(qenv_stats(e).max_recovery, QUECTEL_REC_REOPEN);
 }
 
 static void test_power_down(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 2);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 2);
     bring_up(e);
     fake_uart_expect(&e->fu, "AT+QMTDISC=0\r", "\r\nOK\r\n\r\n+QMTDISC: 0,0\r\n");
     fake_uart_expect(&e->fu, "AT+QMTCLOSE=0\r", "\r\nOK\r\n\r\n+QMTCLOSE: 0,0\r\n");
     fake_uart_expect(&e->fu, "AT+QPOWD=1\r", "\r\nOK\r\n\r\nPOWERED DOWN\r\n");
     assert_int_equal(e->md.power_down(e->md.ctx), 0);
-    assert_int_equal(link_state(e), OTA_LINK_DOWN);
+    assert_int_equal(qenv_link_state(e), OTA_LINK_DOWN);
     assert_int_equal(quectel_state(&e->q), QUECTEL_ST_POWERING_DOWN);
-    run_ms(e, 100);
-    assert_script_ok(e);
+    qenv_run_ms(e, 100);
+    qenv_assert_script_ok(e);
     assert_true(fake_uart_done(&e->fu));
     assert_int_equal(quectel_state(&e->q), QUECTEL_ST_OFF);
     uint32_t at;
     assert_false(quectel_next_deadline(&e->q, &at));
-    run_ms(e, 10000); /* stays quiet */
-    assert_script_ok(e);
+    qenv_run_ms(e, 10000); /* stays quiet */
+    qenv_assert_script_ok(e);
 }
 
 static void test_sleep_refused_while_mqtt_then_allowed(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 2);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 2);
     bring_up(e);
     assert_int_equal(e->md.sleep(e->md.ctx), OTA_ERR_STATE);
     fake_uart_expect(&e->fu, "AT+QMTDISC=0\r", "\r\nOK\r\n\r\n+QMTDISC: 0,0\r\n");
     fake_uart_expect(&e->fu, "AT+QMTCLOSE=0\r", "\r\nOK\r\n\r\n+QMTCLOSE: 0,0\r\n");
     fake_uart_expect(&e->fu, "AT+QSCLK=1\r", OK);
     e->tp.disconnect(e->tp.ctx);
-    run_ms(e, 50);
+    qenv_run_ms(e, 50);
     assert_int_equal(e->md.sleep(e->md.ctx), 0);
-    run_ms(e, 50);
-    assert_script_ok(e);
+    qenv_run_ms(e, 50);
+    qenv_assert_script_ok(e);
     assert_true(fake_uart_done(&e->fu));
 }
 
@@ -1317,12 +1133,12 @@ static int nop_write(void *c, const uint8_t *d, size_t n)
 
 static void test_api_parameters(void **state)
 {
-    env_t *e = *state;
+    qenv_t *e = *state;
     quectel_config_t c;
     quectel_stats_t s;
     char imei[20];
     uint32_t at;
-    env_init(e, QUECTEL_BG95, 1);
+    qenv_init(e, QUECTEL_BG95, 1);
     quectel_config_defaults(&c);
     assert_int_equal(c.cmd_timeout_ms, 5000);
     assert_int_equal(c.open_timeout_ms, 75000);
@@ -1348,28 +1164,28 @@ static void test_api_parameters(void **state)
     quectel_stats(NULL, &s);
     assert_int_equal(s.timeouts, 0);
 
-    env_init(e, QUECTEL_BG95, 1);
+    qenv_init(e, QUECTEL_BG95, 1);
     assert_false(quectel_next_deadline(&e->q, &at)); /* idle: nothing until asked */
-    run_ms(e, 1000);
+    qenv_run_ms(e, 1000);
     assert_int_equal(e->fu.log_len, 0);               /* nothing sent */
     assert_int_equal(e->md.imei(e->md.ctx, imei, sizeof imei), OTA_ERR_NOT_FOUND);
     assert_int_equal(e->md.network(e->md.ctx), OTA_NET_UNKNOWN);
     assert_int_equal(e->md.signal_dbm(e->md.ctx), 0);
-    assert_int_equal(link_state(e), OTA_LINK_DOWN);
+    assert_int_equal(qenv_link_state(e), OTA_LINK_DOWN);
     assert_int_equal(e->tp.publish(e->tp.ctx, "t", (const uint8_t *)"x", 1, 1), OTA_ERR_STATE);
     assert_int_equal(e->tp.subscribe(e->tp.ctx, "t", 1), OTA_ERR_STATE);
     ota_mqtt_conn_t bad = e->conn;
     bad.host = "";
-    assert_int_equal(e->tp.connect(e->tp.ctx, &bad, on_msg, e), OTA_ERR_PARAM);
+    assert_int_equal(e->tp.connect(e->tp.ctx, &bad, qenv_on_msg, e), OTA_ERR_PARAM);
     bad.host = NULL;
-    assert_int_equal(e->tp.connect(e->tp.ctx, &bad, on_msg, e), OTA_ERR_PARAM);
-    assert_int_equal(e->tp.connect(e->tp.ctx, NULL, on_msg, e), OTA_ERR_PARAM);
+    assert_int_equal(e->tp.connect(e->tp.ctx, &bad, qenv_on_msg, e), OTA_ERR_PARAM);
+    assert_int_equal(e->tp.connect(e->tp.ctx, NULL, qenv_on_msg, e), OTA_ERR_PARAM);
     char longname[300];
     memset(longname, 'h', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
     bad = e->conn;
     bad.host = longname;
-    assert_int_equal(e->tp.connect(e->tp.ctx, &bad, on_msg, e), OTA_ERR_RANGE);
+    assert_int_equal(e->tp.connect(e->tp.ctx, &bad, qenv_on_msg, e), OTA_ERR_RANGE);
 
     bring_up(e);
     assert_true(quectel_next_deadline(&e->q, &at)); /* slot check timer */
@@ -1399,174 +1215,87 @@ static int failing_read(void *c, uint8_t *b, size_t n)
 
 static void test_uart_errors_reported(void **state)
 {
-    env_t *e = *state;
-    env_init(e, QUECTEL_BG95, 1);
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 1);
     e->cfg.uart.read = failing_read;
     assert_int_equal(quectel_init(&e->q, &e->cfg), OTA_OK);
     assert_int_equal(quectel_poll(&e->q, e->now), OTA_ERR_PORT);
-    env_init(e, QUECTEL_BG95, 1);
+    qenv_init(e, QUECTEL_BG95, 1);
     e->fu.write_error = -3;
     assert_int_equal(e->md.power_up(e->md.ctx), 0);
     assert_int_equal(quectel_poll(&e->q, e->now), OTA_ERR_PORT);
-    assert_int_equal(stats(e).timeouts, 1);
+    assert_int_equal(qenv_stats(e).timeouts, 1);
 }
 
 /* ---- the OTA client over the driver over an emulated module ----------------- */
 
-#define FLASH_SIZE (256u * 1024u)
-#define SLOT_ADDR 0x2000u
-#define SLOT_SIZE (128u * 1024u)
-
-typedef struct {
-    env_t env;
-    fake_tb_t tb;
-    fake_module_t mod;
-    fake_flash_t ff;
-    fake_clock_t clk;
-    ota_settings_t set;
-    ota_config_t ocfg;
-    ota_client_t cli;
-    uint8_t image[20000];
-    uint8_t pkg[21000];
-    size_t pkg_len;
-} ota_env_t;
-
-static size_t dragino_pkg(const uint8_t *img, size_t n, uint8_t *out)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 1024u) {
-        size_t k = n - i < 1024u ? n - i : 1024u;
-        uint32_t crc = ota_crc32(0, img + i, k);
-        memcpy(out + o, img + i, k);
-        o += k;
-        for (int b = 0; b < 4; b++) {
-            out[o++] = (uint8_t)(crc >> (8 * b));
-        }
-    }
-    return o;
-}
-
 static void test_ota_client_over_driver(void **state)
 {
     (void)state;
-    ota_env_t *o = calloc(1, sizeof *o);
-    env_t *e = &o->env;
-    ota_client_info_t info;
-    assert_non_null(o);
-    for (size_t i = 0; i < sizeof o->image; i++) {
+    qenv_ota_t *o = qenv_ota_new(20000);
+    qenv_t *e = &o->env;
+    for (size_t i = 0; i < o->image_len; i++) {
         o->image[i] = (uint8_t)(i * 2654435761u >> 13);
     }
     memcpy(o->image + 500, "\r\nOK\r\n+QMTRECV: 0,1\r\n\"\x1a", 24);
-    o->pkg_len = dragino_pkg(o->image, sizeof o->image, o->pkg);
-
-    env_init(e, QUECTEL_AUTO, 0); /* random 1..8-byte fragments */
-    fake_tb_init(&o->tb, o->pkg, o->pkg_len, "s31-nb", "v1.6.0");
-    fake_module_init(&o->mod, &e->fu, fake_tb_transport(&o->tb), false);
+    qenv_ota_prepare(o, QUECTEL_AUTO, false); /* random 1..8-byte fragments */
     o->mod.lost_recv = 1; /* the first +QMTRECV URC is lost */
-    assert_int_equal(fake_flash_init(&o->ff, FLASH_SIZE, 4096u, 256u), 0);
-    ota_settings_defaults(&o->set, "s31-nb", "v1.5.0");
-    strcpy(o->set.host, "broker.local");
-    o->set.port = 1883;
-    strcpy(o->set.client_id, "dev1");
-    strcpy(o->set.username, "token1");
-    ota_config_defaults(&o->ocfg);
-    o->ocfg.transport = e->tp;
-    fake_flash_port(&o->ff, &o->ocfg.flash);
-    o->ocfg.clock = fake_clock(&o->clk);
-    o->ocfg.settings = &o->set;
-    o->ocfg.imei = "866425031234567";
-    o->ocfg.meta_addr = 0;
-    o->ocfg.slot_addr = SLOT_ADDR;
-    o->ocfg.slot_size = SLOT_SIZE;
     o->ocfg.window = 4;
     o->ocfg.answer_timeout_ms = 15000;
-    assert_int_equal(ota_client_init(&o->cli, &o->ocfg), OTA_OK);
-    assert_int_equal(ota_client_start(&o->cli), OTA_OK);
-    for (int i = 0; i < 2000000; i++) {
-        o->clk.now = e->now;
-        fake_uart_set_time(&e->fu, e->now);
-        fake_module_poll(&o->mod, e->now);
-        assert_int_equal(ota_client_poll(&o->cli, e->now), OTA_OK);
-        ota_client_info(&o->cli, &info);
-        if (info.state == OTA_STATE_IDLE || info.state == OTA_STATE_DONE) {
-            break;
-        }
-        if (fake_uart_pending(&e->fu) == 0) {
-            e->now += 5;
-        }
-    }
-    assert_script_ok(e);
-    assert_int_equal(info.state, OTA_STATE_DONE);
-    assert_int_equal(info.code, OTA_CODE_SUCCESS);
-    uint8_t *got = malloc(sizeof o->image);
-    fake_flash_peek(&o->ff, SLOT_ADDR, got, sizeof o->image);
-    assert_memory_equal(got, o->image, sizeof o->image);
-    free(got);
+    qenv_ota_run(o);
     assert_true(o->mod.reads >= 20);       /* buffered reads, one per chunk + attrs */
     assert_true(o->mod.publishes >= 21);
     assert_int_equal(o->mod.errors, 0);
-    assert_true(stats(e).rx_msgs >= 21);
-    assert_int_equal(stats(e).rx_dropped, 0);
+    assert_true(qenv_stats(e).rx_msgs >= 21);
+    assert_int_equal(qenv_stats(e).rx_dropped, 0);
     assert_int_equal(quectel_dialect(&e->q), QUECTEL_BG95);
-    fake_flash_free(&o->ff);
-    free(o);
+    qenv_ota_free(o);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_bringup_all_fragments, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cereg_polled_every_2s, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_auto_dialect_from_ati, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_auto_dialect_unknown_defaults_to_bg95, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_apn_configured, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_subscribe_publish_receive_all_fragments, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_binary_payload_cases, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pushed_payload_with_length, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_recv_mode_text_fallback, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_publish_binary_exact_bytes_no_ctrl_z, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_pubex_error_falls_back_to_qmtpub, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_publish_refused_twice_dropped, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_publish_result_failed_counted, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stale_async_results_ignored, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lost_recv_urc_found_by_slot_check, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_several_slots_read_in_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_overflow_and_garbage_do_not_break_the_link, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_message_too_big_dropped_link_survives, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_command_timeout_then_retry_then_probe, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_boot_module_off_pwrkey_then_rdy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_boot_rdy_without_app_rdy_settles_2s, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_boot_timeout_goes_to_power_rung, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_attach_timeout, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_open_result_timeout, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_conn_result_timeout, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sub_and_pub_result_timeouts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_prompt_timeout, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_qmtstat_codes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_qmtstat_then_client_reconnects, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_recovery_ladder_to_power_key, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_power_rung_backoff_doubles_and_caps, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_no_pins_soft_reset, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_module_restart_reapplies_config, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_disconnect_sends_queued_then_closes, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_disconnect_results_missing_still_closes, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_conn_refused_by_broker, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_open_identifier_occupied_reopens, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_power_down, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sleep_refused_while_mqtt_then_allowed, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_api_parameters, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_uart_errors_reported, setup, teardown),
+        QENV_TEST(test_bringup_all_fragments),
+        QENV_TEST(test_cereg_polled_every_2s),
+        QENV_TEST(test_auto_dialect_from_ati),
+        QENV_TEST(test_auto_dialect_unknown_defaults_to_bg95),
+        QENV_TEST(test_apn_configured),
+        QENV_TEST(test_subscribe_publish_receive_all_fragments),
+        QENV_TEST(test_binary_payload_cases),
+        QENV_TEST(test_pushed_payload_with_length),
+        QENV_TEST(test_no_recv_mode_text_fallback),
+        QENV_TEST(test_publish_binary_exact_bytes_no_ctrl_z),
+        QENV_TEST(test_pubex_error_falls_back_to_qmtpub),
+        QENV_TEST(test_publish_refused_twice_dropped),
+        QENV_TEST(test_publish_result_failed_counted),
+        QENV_TEST(test_stale_async_results_ignored),
+        QENV_TEST(test_lost_recv_urc_found_by_slot_check),
+        QENV_TEST(test_several_slots_read_in_order),
+        QENV_TEST(test_overflow_and_garbage_do_not_break_the_link),
+        QENV_TEST(test_message_too_big_dropped_link_survives),
+        QENV_TEST(test_command_timeout_then_retry_then_probe),
+        QENV_TEST(test_boot_module_off_pwrkey_then_rdy),
+        QENV_TEST(test_boot_rdy_without_app_rdy_settles_2s),
+        QENV_TEST(test_boot_timeout_goes_to_power_rung),
+        QENV_TEST(test_attach_timeout),
+        QENV_TEST(test_open_result_timeout),
+        QENV_TEST(test_conn_result_timeout),
+        QENV_TEST(test_sub_and_pub_result_timeouts),
+        QENV_TEST(test_prompt_timeout),
+        QENV_TEST(test_qmtstat_codes),
+        QENV_TEST(test_qmtstat_then_client_reconnects),
+        QENV_TEST(test_recovery_ladder_to_power_key),
+        QENV_TEST(test_power_rung_backoff_doubles_and_caps),
+        QENV_TEST(test_no_pins_soft_reset),
+        QENV_TEST(test_module_restart_reapplies_config),
+        QENV_TEST(test_disconnect_sends_queued_then_closes),
+        QENV_TEST(test_disconnect_results_missing_still_closes),
+        QENV_TEST(test_conn_refused_by_broker),
+        QENV_TEST(test_open_identifier_occupied_reopens),
+        QENV_TEST(test_power_down),
+        QENV_TEST(test_sleep_refused_while_mqtt_then_allowed),
+        QENV_TEST(test_api_parameters),
+        QENV_TEST(test_uart_errors_reported),
         cmocka_unit_test(test_ota_client_over_driver),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
