@@ -13,6 +13,11 @@
 #   docs               Doxygen, every warning an error            -> build/docs/html
 #   cppcheck           src/ port/ examples/, zero findings
 #   clang-tidy         src/ with .clang-tidy, zero findings
+#   fuzz               every libFuzzer harness (tests/fuzz), 20000 runs each under
+#                      ASan + UBSan, seed corpus included (tools/fuzz.sh) -> build-fuzz/
+#   coverage           unit tests with gcc --coverage; line and branch coverage of
+#                      src/ per file, at least 90 % of branches (tools/coverage.sh)
+#                                                              -> build-coverage/
 #   size (M0+)         cross-build of the core and its flash budget (tools/size_report.sh)
 #   target tests       the core's unit tests on a Cortex-M0 under qemu-system-arm
 #                      (machine microbit, semihosting)         -> build-target/
@@ -88,6 +93,17 @@ skip_step() { # skip_step <name> <reason>
 have_cmd() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
 have_deb() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
+fuzzer_links() { # clang can link a libFuzzer harness
+    local d rc=1
+    d="$(mktemp -d)"
+    printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' >"$d/f.c"
+    if clang -fsanitize=fuzzer "$d/f.c" -o "$d/f" >/dev/null 2>&1; then
+        rc=0
+    fi
+    rm -rf "$d"
+    return "$rc"
+}
+
 missing_packages() { # prints the Debian packages to install, one per line
     have_cmd cmake || echo cmake
     have_cmd make || echo make
@@ -111,6 +127,12 @@ missing_packages() { # prints the Debian packages to install, one per line
         echo libnewlib-arm-none-eabi
     fi
     have_cmd python3 || echo python3
+    have_cmd gcovr || echo gcovr
+    have_cmd clang || echo clang
+    # libFuzzer: clang's runtime library (a separate package per clang version).
+    if have_cmd clang && ! fuzzer_links; then
+        echo "libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"
+    fi
     have_cmd qemu-system-arm || echo qemu-system-arm
 }
 
@@ -220,6 +242,8 @@ step_docs() {
 
 step_cppcheck() { "$ROOT/tools/lint.sh" cppcheck; }
 step_clang_tidy() { "$ROOT/tools/lint.sh" clang-tidy "$BUILD"; }
+step_fuzz() { CELLOTA_OUT="$OUT" "$ROOT/tools/fuzz.sh" --runs 20000; }
+step_coverage() { CELLOTA_OUT="$OUT" "$ROOT/tools/coverage.sh" 90; }
 step_size() { "$ROOT/tools/size_report.sh" "$ARM_BUILD"; }
 step_target_tests() { "$ROOT/tools/qemu_tests.sh" "$TARGET_BUILD"; }
 step_firmware() { "$ROOT/tools/image_size.sh" "$L0_BUILD"; }
@@ -259,6 +283,8 @@ if [ -f "$BUILD/compile_commands.json" ]; then
 else
     skip_step "clang-tidy" "build not configured"
 fi
+run_step "fuzz (libFuzzer)" step_fuzz
+run_step "coverage (src/)" step_coverage
 run_step "size (Cortex-M0+)" step_size
 run_step "target tests (QEMU)" step_target_tests
 run_step "firmware (STM32L0)" step_firmware

@@ -200,7 +200,7 @@ static void on_inner_msg(void *arg, const char *t, size_t tn, const uint8_t *p, 
 {
     cellota_faulty_t *f = (cellota_faulty_t *)arg;
     uint32_t seq = f->seq++;
-    const uint8_t *data = p;
+    const uint8_t *data;
     size_t len = n;
 
     if (f->cut || f->on_msg == NULL) {

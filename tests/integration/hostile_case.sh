@@ -46,7 +46,7 @@ make_package() {
 
 start_server() {
     it_spawn server "$SERVER" --host "$IT_HOST" --port "$IT_PORT" --package "$IT_TMP/package.bin" \
-        --title "$TITLE" --version "$NEW" "$@"
+        --title "$TITLE" --version "$NEW"
     SERVER_PID=$IT_LAST_PID
     it_wait_for "$IT_TMP/server.log" '^server: ready' 10 "$SERVER_PID" ||
         { it_show "$IT_TMP/server.log"; it_die "cellota-server did not get ready"; }
