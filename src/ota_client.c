@@ -15,6 +15,7 @@
 #include "cellota/ota_crc32.h"
 #include "ota_fmt.h"
 #include "ota_journal.h"
+#include "ota_json.h"
 #include "ota_tb.h"
 
 /* ota_client_t::flags */
@@ -24,6 +25,7 @@
 #define F_JNL 0x08u       /* the download journal records this download */
 #define F_REBOOT 0x10u     /* a reboot is scheduled at deadline */
 #define F_RESUMED 0x20u    /* chunks recorded in the journal are skipped */
+#define F_GARBLED 0x40u    /* the attribute answer was not even valid JSON */
 
 /* ota_req_slot_t::state */
 #define SLOT_FREE 0u
@@ -33,6 +35,11 @@
 /* CONNECTING phases */
 #define PH_PROBE 0u
 #define PH_LINK 1u
+
+/* STAGING phases */
+#define PH_ST_ASK 0u   /* read the offer again */
+#define PH_ST_WAIT 1u  /* ... and wait for it */
+#define PH_ST_WRITE 2u /* write the boot request */
 
 /* DOWNLOADING phases */
 #define PH_DL_META 0u    /* remove the old boot request */
@@ -322,6 +329,36 @@ static void on_offer(ota_client_t *c, const uint8_t *p, size_t len)
     memcpy(c->checksum, offer.checksum, sizeof c->checksum);
     c->pend_code = code;
     c->flags |= F_OFFER;
+    {
+        ota_json_val_t root;
+        if (ota_json_parse((const char *)p, len, &root) != OTA_OK) {
+            c->flags |= F_GARBLED; /* damaged on the way, most likely: worth another try */
+        }
+    }
+}
+
+/* Before staging, the offer is read again and must be the one downloaded.
+ * A server that switched builds during the download (every new rid
+ * resolves the package anew) would otherwise have a mix staged, and for a
+ * Dragino package a CRC32 fw_checksum cannot tell: each record carries the
+ * CRC of its own data, so the package CRC depends only on the record sizes. */
+static void on_recheck(ota_client_t *c, const uint8_t *p, size_t len)
+{
+    ota_tb_offer_t offer;
+    char scratch[4];
+    ota_sb_t sb;
+    const ota_settings_t *s = c->cfg->settings;
+    ota_code_t code;
+
+    ota_sb_init(&sb, scratch, sizeof scratch);
+    code = ota_tb_decide(p, len, s->title, s->version, &offer, &sb);
+    c->pend_code = (code == OTA_CODE_NONE && strcmp(offer.title, c->title) == 0 &&
+                    strcmp(offer.version, c->version) == 0 && offer.size == c->pkg_size &&
+                    offer.algo == c->algo &&
+                    memcmp(offer.checksum, c->checksum, sizeof c->checksum) == 0)
+                       ? OTA_CODE_NONE
+                       : OTA_CODE_CHECKSUM;
+    c->flags |= F_OFFER;
 }
 
 static void on_message(void *arg, const char *topic, size_t tlen, const uint8_t *p, size_t len)
@@ -333,9 +370,13 @@ static void on_message(void *arg, const char *topic, size_t tlen, const uint8_t 
     if (c->state == OTA_STATE_DOWNLOADING &&
         ota_tb_parse_chunk_topic(topic, tlen, &a, &b) == OTA_OK) {
         on_chunk(c, a, b, p, len);
-    } else if (c->state == OTA_STATE_NEGOTIATING && (c->flags & F_OFFER) == 0u &&
-               ota_tb_parse_attr_topic(topic, tlen, &a) == OTA_OK && a == c->attr_id) {
-        on_offer(c, p, len);
+    } else if ((c->flags & F_OFFER) == 0u && ota_tb_parse_attr_topic(topic, tlen, &a) == OTA_OK &&
+               a == c->attr_id) {
+        if (c->state == OTA_STATE_NEGOTIATING) {
+            on_offer(c, p, len);
+        } else if (c->state == OTA_STATE_STAGING && c->phase == PH_ST_WAIT) {
+            on_recheck(c, p, len);
+        }
     } else if ((c->state == OTA_STATE_NEGOTIATING || c->state == OTA_STATE_DOWNLOADING) &&
                ota_tb_is_error_topic(topic, tlen)) {
         on_server_error(c, p, len);
@@ -455,7 +496,7 @@ static void step_negotiating(ota_client_t *c)
     if ((c->flags & F_OFFER) != 0u) {
         c->flags &= (uint8_t)~F_OFFER;
         if (c->pend_code != OTA_CODE_NONE) {
-            pend_fail(c, c->pend_code, false);
+            pend_fail(c, c->pend_code, (c->flags & F_GARBLED) != 0u);
             return;
         }
         if (c->cfg->refused_version != NULL && c->cfg->refused_version[0] != '\0' &&
@@ -885,6 +926,43 @@ static bool copy_str(char *dst, size_t cap, const char *src)
     return true;
 }
 
+/* Read the offer again; stage only if it is still the one downloaded. */
+static bool offer_unchanged(ota_client_t *c)
+{
+    if (c->phase == PH_ST_ASK) {
+        c->attr_tries = 1u; /* subscriptions and current_fw went out already */
+        c->flags &= (uint8_t)~F_OFFER;
+        c->phase = PH_ST_WAIT;
+        ask_attributes(c);
+        return false;
+    }
+    if (c->phase == PH_ST_WAIT && (c->flags & F_OFFER) != 0u) {
+        c->flags &= (uint8_t)~F_OFFER;
+        if (c->pend_code != OTA_CODE_NONE) {
+            jnl_drop(c); /* the slot holds a build the server no longer offers */
+            fail(c, OTA_CODE_CHECKSUM, true,
+                 "the server's offer changed during the download: %s not staged", c->version, 0u,
+                 0u);
+            return false;
+        }
+        c->phase = PH_ST_WRITE;
+        return false; /* written on the next poll */
+    }
+    if (c->phase == PH_ST_WRITE) {
+        return true;
+    }
+    if (link_lost(c) || !due(c->now, c->deadline)) {
+        return false;
+    }
+    if (c->attr_tries > c->cfg->chunk_retries + 1u) {
+        fail(c, OTA_CODE_TIMEOUT, true, "no answer when the offer was read again before staging",
+             NULL, 0u, 0u);
+        return false;
+    }
+    ask_attributes(c);
+    return false;
+}
+
 static void step_staging(ota_client_t *c)
 {
     const ota_flash_t *f = &c->cfg->flash;
@@ -893,6 +971,9 @@ static void step_staging(ota_client_t *c)
     uint8_t rec[OTA_BOOTREQ_SIZE];
     int rc;
 
+    if (!offer_unchanged(c)) {
+        return;
+    }
     memset(&req, 0, sizeof req);
     req.image_addr = c->cfg->slot_addr;
     req.image_size = c->geom.image_size;
@@ -1123,8 +1204,8 @@ bool ota_client_next_deadline(const ota_client_t *c, uint32_t *at)
         return (c->flags & F_REBOOT) != 0u;
     case OTA_STATE_CONNECTING: *at = (c->phase == PH_PROBE) ? c->now : c->deadline; return true;
     case OTA_STATE_DOWNLOADING: *at = download_deadline(c); return true;
-    case OTA_STATE_VERIFYING:
-    case OTA_STATE_STAGING: *at = c->now; return true;
+    case OTA_STATE_VERIFYING: *at = c->now; return true;
+    case OTA_STATE_STAGING: *at = (c->phase == PH_ST_WAIT) ? c->deadline : c->now; return true;
     default: *at = c->deadline; return true;
     }
 }

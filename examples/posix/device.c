@@ -297,7 +297,13 @@ static void usage(FILE *out)
             (unsigned)OTA_CFG_MAX_WINDOW);
 }
 
-static void say(const char *fmt, ...);
+#if defined(__GNUC__)
+#define DEVICE_PRINTF __attribute__((format(printf, 1, 2)))
+#else
+#define DEVICE_PRINTF
+#endif
+static void say(const char *fmt, ...) DEVICE_PRINTF;
+static void note(const char *fmt, ...) DEVICE_PRINTF;
 
 static bool parse_long(const char *name, const char *text, long min, long max, long *out)
 {

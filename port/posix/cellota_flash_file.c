@@ -180,6 +180,17 @@ static int flash_range(const cellota_flash_file_t *f, uint32_t addr, size_t len)
     return 0;
 }
 
+/* The operation a power cut falls on: with tearing armed, its first
+ * f->tear bytes (of data, or of 0xFF for an erase) land before the power
+ * goes. Returns rc. */
+static int torn(cellota_flash_file_t *f, int rc, const uint8_t *data, size_t n, uint32_t at)
+{
+    if (rc == CELLOTA_POSIX_EPOWER && f->tear != 0u) {
+        (void)cellota_io_pwrite(f->fd, data, (f->tear < n) ? f->tear : n, at, &f->last_errno);
+    }
+    return rc;
+}
+
 /* Count one program/erase operation; refuse it if the power is cut before it. */
 static int flash_begin_op(cellota_flash_file_t *f)
 {
@@ -258,12 +269,7 @@ static int flash_program(cellota_flash_file_t *f, uint32_t addr, const uint8_t *
         size_t n = page_room(at, len - done);
         int rc = flash_begin_op(f);
         if (rc != 0) {
-            /* A torn program: the first bytes of the page land. */
-            size_t part = (f->tear < n) ? f->tear : n;
-            if (rc == CELLOTA_POSIX_EPOWER && part > 0u) {
-                (void)cellota_io_pwrite(f->fd, src + done, part, at, &f->last_errno);
-            }
-            return rc;
+            return torn(f, rc, src + done, n, at); /* the first bytes of the page land */
         }
         rc = cellota_io_pwrite(f->fd, src + done, n, at, &f->last_errno);
         if (rc != 0) {
@@ -317,12 +323,7 @@ static int flash_erase(void *ctx, uint32_t addr)
     memset(blank, 0xFF, sizeof(blank));
     rc = flash_begin_op(f);
     if (rc != 0) {
-        /* A torn erase: only the start of the sector is erased. */
-        size_t part = (f->tear < sizeof(blank)) ? f->tear : sizeof(blank);
-        if (rc == CELLOTA_POSIX_EPOWER && part > 0u) {
-            (void)cellota_io_pwrite(f->fd, blank, part, addr, &f->last_errno);
-        }
-        return rc;
+        return torn(f, rc, blank, sizeof(blank), addr); /* only the start is erased */
     }
     rc = cellota_io_pwrite(f->fd, blank, sizeof(blank), addr, &f->last_errno);
     if (rc == 0) {

@@ -152,7 +152,9 @@ static void payload_end(quectel_at_t *e, const uint8_t *p, size_t len, bool ok)
 void quectel_at_raw(quectel_at_t *e, uint32_t n)
 {
     e->rx_mode = AT_RX_RAW0;
-    e->raw_need = n;
+    /* Room for the two quotes of a quoted payload: raw_need + 2 never wraps
+     * (such a length is far beyond the payload buffer: read and dropped). */
+    e->raw_need = (n > UINT32_MAX - 2u) ? UINT32_MAX - 2u : n;
     e->raw_got = 0;
     e->rx_quote = 0;
 }
