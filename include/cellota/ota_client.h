@@ -26,8 +26,10 @@
  * erase only the sectors the image needs, progressively → request chunks on
  * `v2/fw/request/<rid>/chunk/<k>` with up to `window` outstanding; each
  * answer is checked, written and read back → verify the whole image in
- * flash against `fw_checksum` (CRC32 or SHA256) → write the boot request →
- * report code 100. A failed attempt is retried with back-off, up to
+ * flash against `fw_checksum` (CRC32 or SHA256) → read the offer again and
+ * stage only if it is unchanged → write the boot request → report code 100.
+ * An interrupted download resumes from the download journal (metadata
+ * sector 1) after a reset or a lost link. A failed attempt is retried with back-off, up to
  * `attempt_retries` more times, when the failure can be transient (code 4;
  * code 7 from a chunk or the whole image, not from the offer's checksum
  * fields; flash errors); then the client goes idle with the old firmware
