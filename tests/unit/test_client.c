@@ -16,182 +16,64 @@
 #include "cellota/ota_bootreq.h"
 #include "cellota/ota_client.h"
 #include "cellota/ota_crc32.h"
-#include "fake_flash.h"
-#include "fake_tb.h"
+#include "client_env.h"
 
 #define FLASH_SIZE (256u * 1024u)
-#define SECTOR 4096u
-#define SLOT_ADDR 0x2000u
+#define SECTOR CLIENT_ENV_SECTOR
+#define SLOT_ADDR CLIENT_ENV_SLOT_ADDR
 #define SLOT_SIZE (128u * 1024u)
 #define MAX_IMAGE (120u * 1024u)
 
-typedef struct {
-    fake_flash_t ff;
-    fake_tb_t tb;
-    fake_clock_t clk;
-    fake_uplink_t up;
-    ota_settings_t set;
-    ota_config_t cfg;
-    ota_client_t cli;
-    uint8_t image[MAX_IMAGE];
-    size_t image_len;
-    uint8_t pkg[MAX_IMAGE + MAX_IMAGE / 256u + 8u];
-    size_t pkg_len;
-    int polls;
-} env_t;
+typedef client_env_t env_t;
 
-static void log_quiet(void *ctx, ota_log_level_t lvl, const char *line)
-{
-    (void)ctx;
-    if (getenv("CELLOTA_TEST_LOG") != NULL) {
-        fprintf(stderr, "  [%d] %s\n", (int)lvl, line);
-    }
-}
-
-static void make_image(env_t *e, size_t n, uint32_t seed)
-{
-    uint32_t x = seed * 2654435761u + 1u;
-    assert_true(n <= MAX_IMAGE);
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        e->image[i] = (uint8_t)x;
-    }
-    e->image_len = n;
-}
-
-/* Package the image: Dragino records or raw. */
-static void make_pkg(env_t *e, ota_pkg_format_t fmt)
-{
-    size_t o = 0;
-    if (fmt == OTA_PKG_RAW) {
-        memcpy(e->pkg, e->image, e->image_len);
-        e->pkg_len = e->image_len;
-        return;
-    }
-    for (size_t i = 0; i < e->image_len; i += 1024u) {
-        size_t n = e->image_len - i < 1024u ? e->image_len - i : 1024u;
-        uint32_t crc = ota_crc32(0, &e->image[i], n);
-        memcpy(&e->pkg[o], &e->image[i], n);
-        o += n;
-        for (int b = 0; b < 4; b++) {
-            e->pkg[o++] = (uint8_t)(crc >> (8 * b));
-        }
-    }
-    e->pkg_len = o;
-    assert_int_equal(e->pkg_len, ota_pkg_dragino_size((uint32_t)e->image_len));
-}
+static const client_env_profile_t profile = {
+    .flash_size = FLASH_SIZE,
+    .slot_size = SLOT_SIZE,
+    .image_max = MAX_IMAGE,
+    .start_ms = 1000u,
+    .answer_timeout_ms = 5000u,
+    .connect_timeout_ms = 10000u,
+    .backoff_ms = 1000u,
+    .max_polls = 2000000,
+};
 
 static void env_setup(env_t *e, size_t image, ota_pkg_format_t fmt, uint8_t window)
 {
-    if (e->ff.mem != NULL) {
-        fake_flash_free(&e->ff);
-    }
-    memset(e, 0, offsetof(env_t, image));
-    assert_int_equal(fake_flash_init(&e->ff, FLASH_SIZE, SECTOR, 256u), 0);
-    make_image(e, image, 7u);
-    make_pkg(e, fmt);
-    fake_tb_init(&e->tb, e->pkg, e->pkg_len, "s31-nb", "v1.6.0");
-    e->clk.now = 1000u;
-    ota_settings_defaults(&e->set, "s31-nb", "v1.5.0");
-    strcpy(e->set.host, "127.0.0.1");
-    e->set.port = 1883;
-    strcpy(e->set.client_id, "dev1");
-    strcpy(e->set.username, "token1");
-
-    ota_config_defaults(&e->cfg);
-    e->cfg.transport = fake_tb_transport(&e->tb);
-    fake_flash_port(&e->ff, &e->cfg.flash);
-    e->cfg.clock = fake_clock(&e->clk);
-    e->cfg.uplink = fake_uplink(&e->up);
-    e->cfg.reboot = fake_reboot(&e->up);
-    e->cfg.log.write = log_quiet;
-    e->cfg.settings = &e->set;
-    e->cfg.imei = "860000000000001";
-    e->cfg.meta_addr = 0;
-    e->cfg.slot_addr = SLOT_ADDR;
-    e->cfg.slot_size = SLOT_SIZE;
-    e->cfg.format = fmt;
-    e->cfg.raw_chunk_size = 512u;
-    e->cfg.window = window;
-    e->cfg.answer_timeout_ms = 5000u;
-    e->cfg.connect_timeout_ms = 10000u;
-    e->cfg.backoff_ms = 1000u;
+    client_env_setup(e, &profile, image, fmt, window);
 }
 
 static int setup(void **state)
 {
-    env_t *e = calloc(1, sizeof *e);
-    assert_non_null(e);
+    env_t *e = client_env_alloc(sizeof *e);
     env_setup(e, 10000u, OTA_PKG_DRAGINO, 1u);
     *state = e;
     return 0;
 }
 
-static int teardown(void **state)
-{
-    env_t *e = *state;
-    fake_flash_free(&e->ff);
-    free(e);
-    return 0;
-}
-
-/* Start and drive the client until it is idle or done; time jumps to each
- * deadline when nothing is waiting for delivery. */
+/* Start and drive the client until it is idle or done. */
 static ota_code_t run(env_t *e)
 {
-    ota_client_info_t info;
-    assert_int_equal(ota_client_init(&e->cli, &e->cfg), OTA_OK);
-    assert_int_equal(ota_client_start(&e->cli), OTA_OK);
-    for (e->polls = 0; e->polls < 2000000; e->polls++) {
-        uint32_t at;
-        assert_int_equal(ota_client_poll(&e->cli, e->clk.now), OTA_OK);
-        ota_client_info(&e->cli, &info);
-        if (info.state == OTA_STATE_IDLE || info.state == OTA_STATE_DONE) {
-            return info.code;
-        }
-        assert_true(ota_client_next_deadline(&e->cli, &at));
-        /* Jump to the deadline, but at most 100 ms at a time: a real
-         * transport also wakes the loop when data arrives. */
-        if (fake_tb_pending(&e->tb) == 0 && (int32_t)(at - e->clk.now) > 0) {
-            e->clk.now = (at - e->clk.now > 100u) ? e->clk.now + 100u : at;
-        }
-    }
-    fail_msg("client never finished");
-    return OTA_CODE_NONE;
+    return client_env_run(e);
 }
 
 static const char *reason(env_t *e)
 {
-    ota_client_info_t info;
-    ota_client_info(&e->cli, &info);
-    return info.reason;
+    return client_env_reason(e);
 }
 
 static void assert_slot_holds_image(env_t *e)
 {
-    uint8_t *got = malloc(e->image_len);
-    assert_non_null(got);
-    fake_flash_peek(&e->ff, SLOT_ADDR, got, e->image_len);
-    assert_memory_equal(got, e->image, e->image_len);
-    free(got);
+    client_env_assert_slot(e, e->image, e->image_len);
 }
 
 static void assert_bootreq(env_t *e, bool present)
 {
     ota_bootreq_t req;
-    ota_status_t st = ota_bootreq_read(&e->cfg.flash, 0, &req);
-    if (!present) {
-        assert_int_not_equal(st, OTA_OK);
+    if (present) {
+        client_env_assert_bootreq(e, e->image, e->image_len, "v1.6.0");
         return;
     }
-    assert_int_equal(st, OTA_OK);
-    assert_int_equal(req.image_addr, SLOT_ADDR);
-    assert_int_equal(req.image_size, e->image_len);
-    assert_int_equal(req.image_crc, ota_crc32(0, e->image, e->image_len));
-    assert_string_equal(req.title, "s31-nb");
-    assert_string_equal(req.version, "v1.6.0");
+    assert_int_not_equal(ota_bootreq_read(&e->cfg.flash, 0, &req), OTA_OK);
 }
 
 /* ---- success paths ---------------------------------------------------- */
@@ -784,8 +666,7 @@ static void test_other_update_starts_fresh(void **state)
     e->cfg.attempt_retries = 0;
     assert_int_equal(run(e), OTA_CODE_TIMEOUT);
     /* The server now offers another build: nothing of the old one is kept. */
-    make_image(e, 10000u, 99u);
-    make_pkg(e, OTA_PKG_DRAGINO);
+    client_env_build(e, 10000u, 99u, OTA_PKG_DRAGINO);
     fake_tb_init(&e->tb, e->pkg, e->pkg_len, "s31-nb", "v1.7.0");
     assert_int_equal(restart(e), OTA_CODE_SUCCESS);
     assert_int_equal(e->tb.chunk_requests, 10);
@@ -996,7 +877,7 @@ static void test_second_update_after_done(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, client_env_teardown)
         T(test_dragino_w1_success),
         T(test_raw_w4_reorder_duplicates_strays),
         T(test_window_8_exact_multiple),

@@ -27,53 +27,44 @@
 #include "cellota/ota_bootreq.h"
 #include "cellota/ota_client.h"
 #include "cellota/ota_crc32.h"
-#include "fake_flash.h"
-#include "fake_tb.h"
+#include "client_env.h"
 
 #define FLASH_SIZE (128u * 1024u)
-#define SECTOR 4096u
-#define SLOT_ADDR 0x2000u
+#define SECTOR CLIENT_ENV_SECTOR
+#define SLOT_ADDR CLIENT_ENV_SLOT_ADDR
 #define SLOT_SIZE (64u * 1024u)
 #define MAX_IMAGE (16u * 1024u)
 
 typedef struct {
-    fake_flash_t ff;
-    fake_tb_t tb;
-    fake_clock_t clk;
-    fake_uplink_t up;
-    ota_settings_t set;
-    ota_config_t cfg;
-    ota_client_t cli;
+    client_env_t c; /* first: client_env_teardown frees the whole */
     /* flash wrapper: damage the n-th read of an area (0 = off) */
     uint32_t spoil_read_at;  /* counts reads inside [spoil_from, spoil_to) */
     uint32_t spoil_from;
     uint32_t spoil_to;
     uint32_t spoil_reads;
     int uplink_rc;
-    uint8_t image[MAX_IMAGE];
-    size_t image_len;
-    uint8_t pkg[MAX_IMAGE + MAX_IMAGE / 256u + 8u];
-    size_t pkg_len;
 } env_t;
 
-
-static void log_quiet(void *ctx, ota_log_level_t lvl, const char *line)
-{
-    (void)ctx;
-    if (getenv("CELLOTA_TEST_LOG") != NULL) {
-        fprintf(stderr, "  [%d] %s\n", (int)lvl, line);
-    }
-}
+static const client_env_profile_t profile = {
+    .flash_size = FLASH_SIZE,
+    .slot_size = SLOT_SIZE,
+    .image_max = MAX_IMAGE,
+    .start_ms = 5000u,
+    .answer_timeout_ms = 3000u,
+    .connect_timeout_ms = 4000u,
+    .backoff_ms = 500u,
+    .max_polls = 500000,
+};
 
 static int spoil_probe(void *ctx)
 {
-    return fake_flash_probe(&((env_t *)ctx)->ff);
+    return fake_flash_probe(&((env_t *)ctx)->c.ff);
 }
 
 static int spoil_read(void *ctx, uint32_t addr, void *buf, size_t len)
 {
     env_t *e = ctx;
-    int rc = fake_flash_read(&e->ff, addr, buf, len);
+    int rc = fake_flash_read(&e->c.ff, addr, buf, len);
     if (rc == 0 && len > 0u && addr >= e->spoil_from && addr < e->spoil_to &&
         ++e->spoil_reads == e->spoil_read_at) {
         ((uint8_t *)buf)[len - 1u] ^= 0x01u; /* this read returns a flipped bit */
@@ -83,12 +74,12 @@ static int spoil_read(void *ctx, uint32_t addr, void *buf, size_t len)
 
 static int spoil_write(void *ctx, uint32_t addr, const void *buf, size_t len)
 {
-    return fake_flash_write(&((env_t *)ctx)->ff, addr, buf, len);
+    return fake_flash_write(&((env_t *)ctx)->c.ff, addr, buf, len);
 }
 
 static int spoil_erase(void *ctx, uint32_t addr)
 {
-    return fake_flash_erase(&((env_t *)ctx)->ff, addr);
+    return fake_flash_erase(&((env_t *)ctx)->c.ff, addr);
 }
 
 static int failing_send(void *ctx, const char *msg, size_t len)
@@ -96,129 +87,58 @@ static int failing_send(void *ctx, const char *msg, size_t len)
     env_t *e = ctx;
     (void)msg;
     (void)len;
-    e->up.count++;
+    e->c.up.count++;
     return e->uplink_rc;
 }
 
+/* The shared environment, on the flash wrapper, with one retry. */
 static void env_setup(env_t *e, size_t image, ota_pkg_format_t fmt, uint8_t window)
 {
-    uint32_t x = 12345u;
-    size_t o = 0;
-    if (e->ff.mem != NULL) {
-        fake_flash_free(&e->ff);
-    }
-    memset(e, 0, offsetof(env_t, image));
-    assert_int_equal(fake_flash_init(&e->ff, FLASH_SIZE, SECTOR, 256u), 0);
-    for (size_t i = 0; i < image; i++) {
-        x = x * 1103515245u + 12345u;
-        e->image[i] = (uint8_t)(x >> 23);
-    }
-    e->image_len = image;
-    if (fmt == OTA_PKG_RAW) {
-        memcpy(e->pkg, e->image, image);
-        o = image;
-    } else {
-        for (size_t i = 0; i < image; i += 1024u) {
-            size_t n = image - i < 1024u ? image - i : 1024u;
-            uint32_t crc = ota_crc32(0, &e->image[i], n);
-            memcpy(&e->pkg[o], &e->image[i], n);
-            o += n;
-            for (int b = 0; b < 4; b++) {
-                e->pkg[o++] = (uint8_t)(crc >> (8 * b));
-            }
-        }
-    }
-    e->pkg_len = o;
-    fake_tb_init(&e->tb, e->pkg, e->pkg_len, "s31-nb", "v1.6.0");
-    e->clk.now = 5000u;
-    ota_settings_defaults(&e->set, "s31-nb", "v1.5.0");
-    strcpy(e->set.host, "127.0.0.1");
-    e->set.port = 1883;
-    strcpy(e->set.client_id, "dev1");
-
-    ota_config_defaults(&e->cfg);
-    e->cfg.transport = fake_tb_transport(&e->tb);
-    e->cfg.flash = (ota_flash_t){e, FLASH_SIZE, SECTOR, 256u, spoil_probe, spoil_read, spoil_write,
-                                 spoil_erase};
-    e->cfg.clock = fake_clock(&e->clk);
-    e->cfg.uplink = fake_uplink(&e->up);
-    e->cfg.reboot = fake_reboot(&e->up);
-    e->cfg.log.write = log_quiet;
-    e->cfg.settings = &e->set;
-    e->cfg.imei = "860000000000001";
-    e->cfg.meta_addr = 0;
-    e->cfg.slot_addr = SLOT_ADDR;
-    e->cfg.slot_size = SLOT_SIZE;
-    e->cfg.format = fmt;
-    e->cfg.raw_chunk_size = 512u;
-    e->cfg.window = window;
-    e->cfg.answer_timeout_ms = 3000u;
-    e->cfg.connect_timeout_ms = 4000u;
-    e->cfg.backoff_ms = 500u;
-    e->cfg.attempt_retries = 1;
+    client_env_setup(&e->c, &profile, image, fmt, window);
+    e->spoil_read_at = 0;
+    e->spoil_from = 0;
+    e->spoil_to = 0;
+    e->spoil_reads = 0;
+    e->uplink_rc = 0;
+    e->c.cfg.flash = (ota_flash_t){e, FLASH_SIZE, SECTOR, CLIENT_ENV_PAGE, spoil_probe,
+                                   spoil_read, spoil_write, spoil_erase};
+    e->c.cfg.attempt_retries = 1;
 }
 
 static int setup(void **state)
 {
-    env_t *e = calloc(1, sizeof *e);
-    assert_non_null(e);
+    env_t *e = client_env_alloc(sizeof *e);
     env_setup(e, 5000u, OTA_PKG_DRAGINO, 1u);
     *state = e;
     return 0;
 }
 
-static int teardown(void **state)
-{
-    env_t *e = *state;
-    fake_flash_free(&e->ff);
-    free(e);
-    return 0;
-}
-
 static ota_client_info_t info_of(const env_t *e)
 {
-    ota_client_info_t info;
-    assert_int_equal(ota_client_info(&e->cli, &info), OTA_OK);
-    return info;
+    return client_env_info(&e->c);
 }
 
 /* Drive an initialised, started client to its end. */
 static ota_code_t drive(env_t *e)
 {
-    for (int polls = 0; polls < 500000; polls++) {
-        uint32_t at;
-        ota_client_info_t info;
-        assert_int_equal(ota_client_poll(&e->cli, e->clk.now), OTA_OK);
-        info = info_of(e);
-        if (info.state == OTA_STATE_IDLE || info.state == OTA_STATE_DONE) {
-            return info.code;
-        }
-        assert_true(ota_client_next_deadline(&e->cli, &at));
-        if (fake_tb_pending(&e->tb) == 0 && (int32_t)(at - e->clk.now) > 0) {
-            e->clk.now += (at - e->clk.now > 100u) ? 100u : at - e->clk.now;
-        }
-    }
-    fail_msg("client never finished");
-    return OTA_CODE_NONE;
+    return client_env_drive(&e->c);
 }
 
 static ota_code_t run(env_t *e)
 {
-    assert_int_equal(ota_client_init(&e->cli, &e->cfg), OTA_OK);
-    assert_int_equal(ota_client_start(&e->cli), OTA_OK);
-    return drive(e);
+    return client_env_run(&e->c);
 }
 
 /* A boot request, if there is one, describes exactly the image in the slot. */
 static bool request_ok(env_t *e)
 {
     ota_bootreq_t req;
-    if (ota_bootreq_read(&e->cfg.flash, 0, &req) != OTA_OK) {
+    if (ota_bootreq_read(&e->c.cfg.flash, 0, &req) != OTA_OK) {
         return false;
     }
-    assert_int_equal(req.image_size, e->image_len);
-    assert_int_equal(req.image_crc, ota_crc32(0, e->image, e->image_len));
-    assert_memory_equal(e->ff.mem + SLOT_ADDR, e->image, e->image_len);
+    assert_int_equal(req.image_size, e->c.image_len);
+    assert_int_equal(req.image_crc, ota_crc32(0, e->c.image, e->c.image_len));
+    assert_memory_equal(e->c.ff.mem + SLOT_ADDR, e->c.image, e->c.image_len);
     return true;
 }
 
@@ -228,17 +148,17 @@ typedef enum { FAIL_READ, FAIL_WRITE, FAIL_ERASE } fail_kind_t;
 
 static uint32_t count_of(const env_t *e, fail_kind_t k)
 {
-    return k == FAIL_READ ? e->ff.reads : k == FAIL_WRITE ? e->ff.writes : e->ff.erases;
+    return k == FAIL_READ ? e->c.ff.reads : k == FAIL_WRITE ? e->c.ff.writes : e->c.ff.erases;
 }
 
 static void arm(env_t *e, fail_kind_t k, uint32_t at)
 {
     if (k == FAIL_READ) {
-        e->ff.fail_read_at = at;
+        e->c.ff.fail_read_at = at;
     } else if (k == FAIL_WRITE) {
-        e->ff.fail_write_at = at;
+        e->c.ff.fail_write_at = at;
     } else {
-        e->ff.fail_erase_at = at;
+        e->c.ff.fail_erase_at = at;
     }
 }
 
@@ -289,11 +209,11 @@ static void sweep(env_t *e, fail_kind_t kind, ota_pkg_format_t fmt, uint8_t wind
 /* Leave a half-done journal behind: the update resumes from it. */
 static void half_done(env_t *e)
 {
-    e->tb.drop_link_after = 3;
-    e->cfg.attempt_retries = 0;
+    e->c.tb.drop_link_after = 3;
+    e->c.cfg.attempt_retries = 0;
     assert_int_equal(run(e), OTA_CODE_TIMEOUT);
-    e->tb.drop_link_after = 0;
-    e->cfg.attempt_retries = 1;
+    e->c.tb.drop_link_after = 0;
+    e->c.cfg.attempt_retries = 1;
 }
 
 static void test_flash_read_fails_once(void **state)
@@ -325,9 +245,9 @@ static void test_chunk_read_back_mismatch(void **state)
     assert_int_equal(run(e), OTA_CODE_SUCCESS);
     assert_int_equal(info_of(e).attempt, 2);
     assert_true(request_ok(e));
-    e->cfg.attempt_retries = 0;
+    e->c.cfg.attempt_retries = 0;
     env_setup(e, 5000u, OTA_PKG_DRAGINO, 1u);
-    e->cfg.attempt_retries = 0;
+    e->c.cfg.attempt_retries = 0;
     e->spoil_from = SLOT_ADDR;
     e->spoil_to = SLOT_ADDR + SLOT_SIZE;
     e->spoil_read_at = 1;
@@ -343,7 +263,7 @@ static void test_boot_request_read_back_mismatch(void **state)
     e->spoil_from = 0;
     e->spoil_to = OTA_BOOTREQ_SIZE;
     e->spoil_read_at = 2;
-    e->cfg.attempt_retries = 0;
+    e->c.cfg.attempt_retries = 0;
     assert_int_equal(run(e), OTA_CODE_CHECKSUM);
     assert_non_null(strstr(info_of(e).reason, "boot request read-back"));
     assert_false(request_ok(e)); /* withdrawn */
@@ -354,41 +274,41 @@ static void test_boot_request_read_back_mismatch(void **state)
 static void test_init_checks_each_field(void **state)
 {
     env_t *e = *state;
-    ota_config_t good = e->cfg;
-    ota_client_t *c = &e->cli;
+    ota_config_t good = e->c.cfg;
+    ota_client_t *c = &e->c.cli;
 #define BAD(stmt)                                                     \
     do {                                                              \
-        e->cfg = good;                                                \
+        e->c.cfg = good;                                                \
         stmt;                                                         \
-        assert_int_equal(ota_client_init(c, &e->cfg), OTA_ERR_PARAM); \
+        assert_int_equal(ota_client_init(c, &e->c.cfg), OTA_ERR_PARAM); \
     } while (0)
-    BAD(e->cfg.transport.connect = NULL);
-    BAD(e->cfg.transport.state = NULL);
-    BAD(e->cfg.transport.subscribe = NULL);
-    BAD(e->cfg.transport.disconnect = NULL);
-    BAD(e->cfg.flash.read = NULL);
-    BAD(e->cfg.flash.write = NULL);
-    BAD(e->cfg.flash.sector_size = 0u);
-    BAD(e->cfg.flash.page_size = 0u);
-    BAD(e->cfg.flash.sector_size = 64u);          /* smaller than a boot request */
-    BAD(e->cfg.flash.sector_size = 0x80000000u);  /* absurdly large */
-    BAD(e->cfg.meta_addr = 0x1000u);              /* unaligned */
-    BAD(e->cfg.slot_size = 0x1800u);              /* not whole sectors */
-    BAD(e->cfg.chunk_retries = 101u);
-    BAD(e->cfg.attempt_retries = 101u);
-    BAD(e->cfg.connect_timeout_ms = 0u);
-    BAD(e->cfg.answer_timeout_ms = 0x80000000u);
-    BAD(e->cfg.connect_timeout_ms = 0x80000000u);
-    BAD(e->cfg.backoff_ms = 0x01000000u);
-    BAD(e->cfg.reboot_delay_ms = 0x80000000u);
+    BAD(e->c.cfg.transport.connect = NULL);
+    BAD(e->c.cfg.transport.state = NULL);
+    BAD(e->c.cfg.transport.subscribe = NULL);
+    BAD(e->c.cfg.transport.disconnect = NULL);
+    BAD(e->c.cfg.flash.read = NULL);
+    BAD(e->c.cfg.flash.write = NULL);
+    BAD(e->c.cfg.flash.sector_size = 0u);
+    BAD(e->c.cfg.flash.page_size = 0u);
+    BAD(e->c.cfg.flash.sector_size = 64u);          /* smaller than a boot request */
+    BAD(e->c.cfg.flash.sector_size = 0x80000000u);  /* absurdly large */
+    BAD(e->c.cfg.meta_addr = 0x1000u);              /* unaligned */
+    BAD(e->c.cfg.slot_size = 0x1800u);              /* not whole sectors */
+    BAD(e->c.cfg.chunk_retries = 101u);
+    BAD(e->c.cfg.attempt_retries = 101u);
+    BAD(e->c.cfg.connect_timeout_ms = 0u);
+    BAD(e->c.cfg.answer_timeout_ms = 0x80000000u);
+    BAD(e->c.cfg.connect_timeout_ms = 0x80000000u);
+    BAD(e->c.cfg.backoff_ms = 0x01000000u);
+    BAD(e->c.cfg.reboot_delay_ms = 0x80000000u);
 #undef BAD
     /* The metadata area after the slot is fine too. */
-    e->cfg = good;
-    e->cfg.slot_addr = 0;
-    e->cfg.slot_size = 0x10000u;
-    e->cfg.meta_addr = 0x10000u;
-    assert_int_equal(ota_client_init(c, &e->cfg), OTA_OK);
-    e->cfg = good;
+    e->c.cfg = good;
+    e->c.cfg.slot_addr = 0;
+    e->c.cfg.slot_size = 0x10000u;
+    e->c.cfg.meta_addr = 0x10000u;
+    assert_int_equal(ota_client_init(c, &e->c.cfg), OTA_OK);
+    e->c.cfg = good;
     ota_config_defaults(NULL); /* ignored */
 }
 
@@ -397,22 +317,22 @@ static void test_api_on_a_client_never_initialised(void **state)
     env_t *e = *state;
     ota_client_info_t info;
     uint32_t at = 0;
-    memset(&e->cli, 0, sizeof e->cli);
-    assert_int_equal(ota_client_start(&e->cli), OTA_ERR_PARAM);
-    assert_int_equal(ota_client_abort(&e->cli), OTA_ERR_PARAM);
-    assert_int_equal(ota_client_poll(&e->cli, 0), OTA_ERR_PARAM);
-    assert_false(ota_client_next_deadline(&e->cli, &at));
+    memset(&e->c.cli, 0, sizeof e->c.cli);
+    assert_int_equal(ota_client_start(&e->c.cli), OTA_ERR_PARAM);
+    assert_int_equal(ota_client_abort(&e->c.cli), OTA_ERR_PARAM);
+    assert_int_equal(ota_client_poll(&e->c.cli, 0), OTA_ERR_PARAM);
+    assert_false(ota_client_next_deadline(&e->c.cli, &at));
     assert_int_equal(ota_client_abort(NULL), OTA_ERR_PARAM);
-    assert_int_equal(ota_client_info(&e->cli, NULL), OTA_ERR_PARAM);
-    assert_false(ota_client_next_deadline(&e->cli, NULL));
+    assert_int_equal(ota_client_info(&e->c.cli, NULL), OTA_ERR_PARAM);
+    assert_false(ota_client_next_deadline(&e->c.cli, NULL));
     /* Idle and done: abort is a no-op, poll does nothing. */
-    assert_int_equal(ota_client_init(&e->cli, &e->cfg), OTA_OK);
-    assert_int_equal(ota_client_abort(&e->cli), OTA_OK);
-    assert_int_equal(ota_client_poll(&e->cli, 1), OTA_OK);
+    assert_int_equal(ota_client_init(&e->c.cli, &e->c.cfg), OTA_OK);
+    assert_int_equal(ota_client_abort(&e->c.cli), OTA_OK);
+    assert_int_equal(ota_client_poll(&e->c.cli, 1), OTA_OK);
     info = info_of(e);
     assert_int_equal(info.state, OTA_STATE_IDLE);
     assert_int_equal(run(e), OTA_CODE_SUCCESS);
-    assert_int_equal(ota_client_abort(&e->cli), OTA_OK);
+    assert_int_equal(ota_client_abort(&e->c.cli), OTA_OK);
     assert_int_equal(info_of(e).state, OTA_STATE_DONE);
     assert_string_equal(ota_state_str(OTA_STATE_BACKOFF), "BACKOFF");
 }
@@ -422,16 +342,16 @@ static void test_api_on_a_client_never_initialised(void **state)
 static void test_uplink_failure_is_not_fatal(void **state)
 {
     env_t *e = *state;
-    e->cfg.uplink.ctx = e;
-    e->cfg.uplink.send = failing_send;
+    e->c.cfg.uplink.ctx = e;
+    e->c.cfg.uplink.send = failing_send;
     e->uplink_rc = -9;
     assert_int_equal(run(e), OTA_CODE_SUCCESS);
-    assert_int_equal(e->up.count, 1); /* tried once, failure only logged */
+    assert_int_equal(e->c.up.count, 1); /* tried once, failure only logged */
     /* No uplink at all. */
     env_setup(e, 5000u, OTA_PKG_DRAGINO, 1u);
-    e->cfg.uplink.send = NULL;
+    e->c.cfg.uplink.send = NULL;
     assert_int_equal(run(e), OTA_CODE_SUCCESS);
-    assert_int_equal(e->up.count, 0);
+    assert_int_equal(e->c.up.count, 0);
 }
 
 static void test_status_message_too_long_is_dropped(void **state)
@@ -440,9 +360,9 @@ static void test_status_message_too_long_is_dropped(void **state)
     static char imei[1100];
     memset(imei, '7', sizeof imei - 1u);
     imei[sizeof imei - 1u] = '\0';
-    e->cfg.imei = imei; /* the message cannot fit the client's buffer */
+    e->c.cfg.imei = imei; /* the message cannot fit the client's buffer */
     assert_int_equal(run(e), OTA_CODE_SUCCESS);
-    assert_int_equal(e->up.count, 0);
+    assert_int_equal(e->c.up.count, 0);
     assert_true(request_ok(e));
 }
 
@@ -450,12 +370,12 @@ static void test_reboot_delay_without_reboot_port(void **state)
 {
     env_t *e = *state;
     uint32_t at;
-    e->cfg.reboot.reboot = NULL;
-    e->cfg.reboot_delay_ms = 1000u;
+    e->c.cfg.reboot.reboot = NULL;
+    e->c.cfg.reboot_delay_ms = 1000u;
     assert_int_equal(run(e), OTA_CODE_SUCCESS);
-    assert_false(ota_client_next_deadline(&e->cli, &at)); /* nothing scheduled */
-    assert_int_equal(ota_client_poll(&e->cli, e->clk.now + 5000u), OTA_OK);
-    assert_int_equal(e->up.reboots, 0);
+    assert_false(ota_client_next_deadline(&e->c.cli, &at)); /* nothing scheduled */
+    assert_int_equal(ota_client_poll(&e->c.cli, e->c.clk.now + 5000u), OTA_OK);
+    assert_int_equal(e->c.up.reboots, 0);
 }
 
 /* ---- retries and the network ----------------------------------------------- */
@@ -463,17 +383,17 @@ static void test_reboot_delay_without_reboot_port(void **state)
 static void test_backoff_doubling_is_capped(void **state)
 {
     env_t *e = *state;
-    uint32_t t0 = e->clk.now;
+    uint32_t t0 = e->c.clk.now;
     uint32_t want = 0;
-    e->tb.refuse_connect = true;
-    e->cfg.attempt_retries = 11;
-    e->cfg.backoff_ms = 10u;
+    e->c.tb.refuse_connect = true;
+    e->c.cfg.attempt_retries = 11;
+    e->c.cfg.backoff_ms = 10u;
     assert_int_equal(run(e), OTA_CODE_TIMEOUT);
-    assert_int_equal(e->tb.connects, 12);
+    assert_int_equal(e->c.tb.connects, 12);
     for (uint32_t a = 1; a <= 11u; a++) {
         want += 10u << (a > 8u ? 8u : a - 1u); /* 10, 20, ... 1280, 2560, 2560, 2560 */
     }
-    assert_int_equal(e->clk.now - t0, want);
+    assert_int_equal(e->c.clk.now - t0, want);
 }
 
 static void test_server_error_look_alikes_are_failures(void **state)
@@ -482,8 +402,8 @@ static void test_server_error_look_alikes_are_failures(void **state)
     static const char *const texts[] = {"NOT_FOUNX", "PAYLOAD_TOO_LARGX", "not_found"};
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         env_setup(e, 5000u, OTA_PKG_DRAGINO, 1u);
-        e->tb.error_text = texts[i];
-        e->cfg.attempt_retries = 0;
+        e->c.tb.error_text = texts[i];
+        e->c.cfg.attempt_retries = 0;
         assert_int_equal(run(e), OTA_CODE_TIMEOUT);
         assert_non_null(strstr(info_of(e).reason, texts[i]));
     }
@@ -493,17 +413,17 @@ static void test_stale_attribute_answer_ignored(void **state)
 {
     env_t *e = *state;
     fake_tb_msg_t *m;
-    assert_int_equal(ota_client_init(&e->cli, &e->cfg), OTA_OK);
-    assert_int_equal(ota_client_start(&e->cli), OTA_OK);
-    (void)ota_client_poll(&e->cli, e->clk.now); /* connect */
-    (void)ota_client_poll(&e->cli, e->clk.now); /* up */
+    assert_int_equal(ota_client_init(&e->c.cli, &e->c.cfg), OTA_OK);
+    assert_int_equal(ota_client_start(&e->c.cli), OTA_OK);
+    (void)ota_client_poll(&e->c.cli, e->c.clk.now); /* connect */
+    (void)ota_client_poll(&e->c.cli, e->c.clk.now); /* up */
     /* Before the client even asks: an answer to another request id, then
      * the error topic in the wrong state, then a chunk for nobody. */
-    m = &e->tb.queue[e->tb.queued++];
+    m = &e->c.tb.queue[e->c.tb.queued++];
     strcpy(m->topic, "v1/devices/me/attributes/response/999999");
     strcpy((char *)m->payload, "{}");
     m->len = 2;
-    m = &e->tb.queue[e->tb.queued++];
+    m = &e->c.tb.queue[e->c.tb.queued++];
     strcpy(m->topic, "v2/fw/response/1/chunk/0");
     m->len = 0;
     assert_int_equal(drive(e), OTA_CODE_SUCCESS);
@@ -512,37 +432,37 @@ static void test_stale_attribute_answer_ignored(void **state)
 static void test_connect_never_completes_4(void **state)
 {
     env_t *e = *state;
-    uint32_t t0 = e->clk.now;
-    e->tb.connect_polls = 1000000;
-    e->cfg.attempt_retries = 0;
+    uint32_t t0 = e->c.clk.now;
+    e->c.tb.connect_polls = 1000000;
+    e->c.cfg.attempt_retries = 0;
     assert_int_equal(run(e), OTA_CODE_TIMEOUT);
     assert_non_null(strstr(info_of(e).reason, "no connection to 127.0.0.1 in time"));
-    assert_true(e->clk.now - t0 >= 4000u);
+    assert_true(e->c.clk.now - t0 >= 4000u);
 }
 
 /* A transport that goes down on its own (state DOWN, not FAILED). */
 static void test_link_down_while_negotiating(void **state)
 {
     env_t *e = *state;
-    e->tb.no_answer_attrs = true;
-    e->cfg.attempt_retries = 0;
-    assert_int_equal(ota_client_init(&e->cli, &e->cfg), OTA_OK);
-    assert_int_equal(ota_client_start(&e->cli), OTA_OK);
+    e->c.tb.no_answer_attrs = true;
+    e->c.cfg.attempt_retries = 0;
+    assert_int_equal(ota_client_init(&e->c.cli, &e->c.cfg), OTA_OK);
+    assert_int_equal(ota_client_start(&e->c.cli), OTA_OK);
     for (int i = 0; i < 4; i++) {
-        (void)ota_client_poll(&e->cli, e->clk.now);
+        (void)ota_client_poll(&e->c.cli, e->c.clk.now);
     }
     assert_int_equal(info_of(e).state, OTA_STATE_NEGOTIATING);
-    e->tb.state = OTA_LINK_DOWN;
+    e->c.tb.state = OTA_LINK_DOWN;
     assert_int_equal(drive(e), OTA_CODE_TIMEOUT);
     assert_non_null(strstr(info_of(e).reason, "connection to the OTA server lost"));
     /* And while connecting: DOWN right after connect. */
     env_setup(e, 5000u, OTA_PKG_DRAGINO, 1u);
-    e->cfg.attempt_retries = 0;
-    e->tb.connect_polls = 5;
-    assert_int_equal(ota_client_init(&e->cli, &e->cfg), OTA_OK);
-    assert_int_equal(ota_client_start(&e->cli), OTA_OK);
-    (void)ota_client_poll(&e->cli, e->clk.now);
-    e->tb.state = OTA_LINK_DOWN;
+    e->c.cfg.attempt_retries = 0;
+    e->c.tb.connect_polls = 5;
+    assert_int_equal(ota_client_init(&e->c.cli, &e->c.cfg), OTA_OK);
+    assert_int_equal(ota_client_start(&e->c.cli), OTA_OK);
+    (void)ota_client_poll(&e->c.cli, e->c.clk.now);
+    e->c.tb.state = OTA_LINK_DOWN;
     assert_int_equal(drive(e), OTA_CODE_TIMEOUT);
     assert_non_null(strstr(info_of(e).reason, "connection refused by 127.0.0.1"));
 }
@@ -551,24 +471,24 @@ static void test_deadlines_follow_the_state(void **state)
 {
     env_t *e = *state;
     uint32_t at = 0;
-    e->tb.no_answer_attrs = true;
-    assert_int_equal(ota_client_init(&e->cli, &e->cfg), OTA_OK);
-    assert_int_equal(ota_client_start(&e->cli), OTA_OK);
-    assert_true(ota_client_next_deadline(&e->cli, &at));
-    assert_int_equal(at, e->clk.now); /* probe now */
-    (void)ota_client_poll(&e->cli, e->clk.now);
-    assert_true(ota_client_next_deadline(&e->cli, &at));
-    assert_int_equal(at, e->clk.now + 4000u); /* the connect timeout */
-    (void)ota_client_poll(&e->cli, e->clk.now);
-    (void)ota_client_poll(&e->cli, e->clk.now); /* attributes asked */
-    assert_true(ota_client_next_deadline(&e->cli, &at));
-    assert_int_equal(at, e->clk.now + 3000u); /* the answer timeout */
+    e->c.tb.no_answer_attrs = true;
+    assert_int_equal(ota_client_init(&e->c.cli, &e->c.cfg), OTA_OK);
+    assert_int_equal(ota_client_start(&e->c.cli), OTA_OK);
+    assert_true(ota_client_next_deadline(&e->c.cli, &at));
+    assert_int_equal(at, e->c.clk.now); /* probe now */
+    (void)ota_client_poll(&e->c.cli, e->c.clk.now);
+    assert_true(ota_client_next_deadline(&e->c.cli, &at));
+    assert_int_equal(at, e->c.clk.now + 4000u); /* the connect timeout */
+    (void)ota_client_poll(&e->c.cli, e->c.clk.now);
+    (void)ota_client_poll(&e->c.cli, e->c.clk.now); /* attributes asked */
+    assert_true(ota_client_next_deadline(&e->c.cli, &at));
+    assert_int_equal(at, e->c.clk.now + 3000u); /* the answer timeout */
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, client_env_teardown)
         T(test_flash_read_fails_once),
         T(test_flash_write_fails_once),
         T(test_flash_erase_fails_once),

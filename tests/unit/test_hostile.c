@@ -35,14 +35,13 @@
 #include "cellota/ota_client.h"
 #include "cellota/ota_crc32.h"
 #include "cellota_posix/cellota_faulty.h"
-#include "fake_flash.h"
-#include "fake_tb.h"
+#include "client_env.h"
 
 #define FLASH_SIZE (256u * 1024u)
-#define SECTOR 4096u
-#define META_ADDR 0u
+#define SECTOR CLIENT_ENV_SECTOR
+#define META_ADDR CLIENT_ENV_META_ADDR
 #define META_SIZE (2u * SECTOR)
-#define SLOT_ADDR 0x2000u
+#define SLOT_ADDR CLIENT_ENV_SLOT_ADDR
 #define SLOT_SIZE (128u * 1024u)
 #define MAX_IMAGE (64u * 1024u)
 #define PATTERN(a) ((uint8_t)(((a) * 7u + 0x35u) ^ ((a) >> 9)))
@@ -114,24 +113,14 @@ typedef struct env env_t;
 typedef void (*hook_fn)(env_t *e);
 
 struct env {
-    fake_flash_t ff;
+    client_env_t c; /* the client, fake server, flash, clock, image, package (first: see
+                     * client_env_teardown) */
     rec_flash_t rec;
-    fake_tb_t tb;
-    fake_clock_t clk;
-    fake_uplink_t up;
     cellota_faulty_t faulty;
     cellota_faulty_cfg_t net;
     ota_transport_t inner;
-    ota_settings_t set;
-    ota_config_t cfg;
-    ota_client_t cli;
     hook_fn hook;   /* called before every poll */
     int hook_state;
-    int polls;
-    uint8_t image[MAX_IMAGE];
-    size_t image_len;
-    uint8_t pkg[MAX_IMAGE + MAX_IMAGE / 256u + 8u];
-    size_t pkg_len;
     /* a second build, for the server that changes its package */
     uint8_t image2[MAX_IMAGE];
     size_t image2_len;
@@ -139,167 +128,85 @@ struct env {
     size_t pkg2_len;
 };
 
-static void log_quiet(void *ctx, ota_log_level_t lvl, const char *line)
-{
-    (void)ctx;
-    if (getenv("CELLOTA_TEST_LOG") != NULL) {
-        fprintf(stderr, "  [%d] %s\n", (int)lvl, line);
-    }
-}
-
-static void gen(uint8_t *out, size_t n, uint32_t seed)
-{
-    uint32_t x = seed * 2654435761u + 1u;
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        out[i] = (uint8_t)x;
-    }
-}
-
-/* Package an image: Dragino records or raw. Returns the package length. */
-static size_t pack(const uint8_t *img, size_t n, ota_pkg_format_t fmt, uint8_t *out)
-{
-    size_t o = 0;
-    if (fmt == OTA_PKG_RAW) {
-        memcpy(out, img, n);
-        return n;
-    }
-    for (size_t i = 0; i < n; i += 1024u) {
-        size_t m = n - i < 1024u ? n - i : 1024u;
-        uint32_t crc = ota_crc32(0, &img[i], m);
-        memcpy(&out[o], &img[i], m);
-        o += m;
-        for (int b = 0; b < 4; b++) {
-            out[o++] = (uint8_t)(crc >> (8 * b));
-        }
-    }
-    return o;
-}
+static const client_env_profile_t profile = {
+    .flash_size = FLASH_SIZE,
+    .slot_size = SLOT_SIZE,
+    .image_max = MAX_IMAGE,
+    .start_ms = 1000u,
+    .answer_timeout_ms = 5000u,
+    .connect_timeout_ms = 10000u,
+    .backoff_ms = 1000u,
+    .max_polls = 3000000,
+};
 
 /* Fill everything outside the slot and the metadata with a pattern. */
 static void fill_outside(env_t *e)
 {
     for (uint32_t a = SLOT_ADDR + SLOT_SIZE; a < FLASH_SIZE; a++) {
         uint8_t b = PATTERN(a);
-        fake_flash_poke(&e->ff, a, &b, 1u);
+        fake_flash_poke(&e->c.ff, a, &b, 1u);
     }
 }
 
+static void before_poll(void *ctx)
+{
+    env_t *e = ctx;
+    if (e->hook != NULL) {
+        e->hook(e);
+    }
+}
+
+static bool faulty_holds(void *ctx)
+{
+    return cellota_faulty_pending(&((env_t *)ctx)->faulty) != 0u;
+}
+
+/* The shared environment with the pattern outside the slot, the flash
+ * recorder in between and a clean network (e->net) for the faulty wrapper
+ * around the fake server (e->inner). */
 static void env_setup(env_t *e, size_t image, ota_pkg_format_t fmt, uint8_t window)
 {
-    if (e->ff.mem != NULL) {
-        fake_flash_free(&e->ff);
-    }
-    memset(e, 0, offsetof(env_t, image));
-    assert_int_equal(fake_flash_init(&e->ff, FLASH_SIZE, SECTOR, 256u), 0);
+    client_env_setup(&e->c, &profile, image, fmt, window);
+    memset(&e->rec, 0, offsetof(env_t, image2) - offsetof(env_t, rec));
     fill_outside(e);
-    assert_true(image <= MAX_IMAGE);
-    gen(e->image, image, 7u);
-    e->image_len = image;
-    e->pkg_len = pack(e->image, image, fmt, e->pkg);
-    fake_tb_init(&e->tb, e->pkg, e->pkg_len, "s31-nb", "v1.6.0");
-    e->clk.now = 1000u;
-    ota_settings_defaults(&e->set, "s31-nb", "v1.5.0");
-    strcpy(e->set.host, "127.0.0.1");
-    e->set.port = 1883;
-    strcpy(e->set.client_id, "dev1");
-    strcpy(e->set.username, "token1");
-
-    e->rec.ff = &e->ff;
-    e->rec.image = (fmt == OTA_PKG_DRAGINO) ? e->image : NULL;
+    e->rec.ff = &e->c.ff;
+    e->rec.image = (fmt == OTA_PKG_DRAGINO) ? e->c.image : NULL;
     e->rec.image_len = image;
     cellota_faulty_defaults(&e->net);
-
-    ota_config_defaults(&e->cfg);
-    e->inner = fake_tb_transport(&e->tb);
-    e->cfg.flash.ctx = &e->rec;
-    e->cfg.flash.size = FLASH_SIZE;
-    e->cfg.flash.sector_size = SECTOR;
-    e->cfg.flash.page_size = 256u;
-    e->cfg.flash.probe = rec_probe;
-    e->cfg.flash.read = rec_read;
-    e->cfg.flash.write = rec_write;
-    e->cfg.flash.erase = rec_erase;
-    e->cfg.clock = fake_clock(&e->clk);
-    e->cfg.uplink = fake_uplink(&e->up);
-    e->cfg.reboot = fake_reboot(&e->up);
-    e->cfg.log.write = log_quiet;
-    e->cfg.settings = &e->set;
-    e->cfg.imei = "860000000000001";
-    e->cfg.meta_addr = META_ADDR;
-    e->cfg.slot_addr = SLOT_ADDR;
-    e->cfg.slot_size = SLOT_SIZE;
-    e->cfg.format = fmt;
-    e->cfg.raw_chunk_size = 512u;
-    e->cfg.window = window;
-    e->cfg.answer_timeout_ms = 5000u;
-    e->cfg.connect_timeout_ms = 10000u;
-    e->cfg.backoff_ms = 1000u;
+    e->inner = e->c.cfg.transport;
+    e->c.cfg.flash = (ota_flash_t){&e->rec, FLASH_SIZE, SECTOR, CLIENT_ENV_PAGE, rec_probe,
+                                   rec_read, rec_write, rec_erase};
+    e->c.before_poll = before_poll;
+    e->c.holds = faulty_holds;
+    e->c.hook_ctx = e;
 }
 
 static int setup(void **state)
 {
-    env_t *e = calloc(1, sizeof *e);
-    assert_non_null(e);
+    env_t *e = client_env_alloc(sizeof *e);
     env_setup(e, 10000u, OTA_PKG_DRAGINO, 1u);
     *state = e;
     return 0;
 }
 
-static int teardown(void **state)
-{
-    env_t *e = *state;
-    fake_flash_free(&e->ff);
-    free(e);
-    return 0;
-}
-
 static bool idle_or_done(const env_t *e)
 {
-    ota_client_info_t info;
-    ota_client_info(&e->cli, &info);
-    return info.state == OTA_STATE_IDLE || info.state == OTA_STATE_DONE;
+    return client_env_finished(&e->c);
 }
 
 /* Run one update to its end over the faulty wrapper (configured from
  * e->net). Time jumps to the next deadline, at most 100 ms at a time, when
- * nothing waits for delivery. */
+ * nothing waits for delivery, and by 10 ms when only held messages are left. */
 static ota_code_t run(env_t *e)
 {
-    ota_client_info_t info;
     assert_int_equal(cellota_faulty_init(&e->faulty, &e->inner, &e->net), 0);
-    e->cfg.transport = cellota_faulty_port(&e->faulty);
-    assert_int_equal(ota_client_init(&e->cli, &e->cfg), OTA_OK);
-    assert_int_equal(ota_client_start(&e->cli), OTA_OK);
-    for (e->polls = 0; e->polls < 3000000; e->polls++) {
-        uint32_t at;
-        if (e->hook != NULL) {
-            e->hook(e);
-        }
-        assert_int_equal(ota_client_poll(&e->cli, e->clk.now), OTA_OK);
-        if (idle_or_done(e)) {
-            ota_client_info(&e->cli, &info);
-            return info.code;
-        }
-        assert_true(ota_client_next_deadline(&e->cli, &at));
-        if (fake_tb_pending(&e->tb) == 0 && (int32_t)(at - e->clk.now) > 0) {
-            uint32_t step = at - e->clk.now;
-            e->clk.now += step > 100u ? 100u : step;
-        } else if (fake_tb_pending(&e->tb) == 0 && cellota_faulty_pending(&e->faulty) != 0u) {
-            e->clk.now += 10u; /* only held messages are left: let their time come */
-        }
-    }
-    fail_msg("client never finished");
-    return OTA_CODE_NONE;
+    e->c.cfg.transport = cellota_faulty_port(&e->faulty);
+    return client_env_run(&e->c);
 }
 
 static const char *reason(const env_t *e)
 {
-    ota_client_info_t info;
-    ota_client_info(&e->cli, &info);
-    return info.reason;
+    return client_env_reason(&e->c);
 }
 
 /* ---- invariants -------------------------------------------------------- */
@@ -308,7 +215,7 @@ static void assert_outside_untouched(env_t *e)
 {
     assert_int_equal(e->rec.outside_ops, 0);
     for (uint32_t a = SLOT_ADDR + SLOT_SIZE; a < FLASH_SIZE; a++) {
-        if (e->ff.mem[a] != PATTERN(a)) {
+        if (e->c.ff.mem[a] != PATTERN(a)) {
             fail_msg("flash byte 0x%06x outside the slot changed", (unsigned)a);
         }
     }
@@ -319,45 +226,33 @@ static void assert_outside_untouched(env_t *e)
 static void assert_meta(env_t *e, const uint8_t *img, size_t img_len, const char *version)
 {
     ota_bootreq_t req;
-    ota_status_t st = ota_bootreq_read(&e->cfg.flash, META_ADDR, &req);
     uint32_t from = 0;
     if (img != NULL) {
-        assert_int_equal(st, OTA_OK);
-        assert_int_equal(req.image_addr, SLOT_ADDR);
-        assert_int_equal(req.image_size, img_len);
-        assert_int_equal(req.image_crc, ota_crc32(0, img, img_len));
-        assert_string_equal(req.title, "s31-nb");
-        assert_string_equal(req.version, version);
+        client_env_assert_bootreq(&e->c, img, img_len, version);
         from = OTA_BOOTREQ_SIZE;
     } else {
-        assert_int_equal(st, OTA_ERR_NOT_FOUND);
+        assert_int_equal(ota_bootreq_read(&e->c.cfg.flash, META_ADDR, &req), OTA_ERR_NOT_FOUND);
     }
     for (uint32_t a = META_ADDR + from; a < META_ADDR + SECTOR; a++) {
-        if (e->ff.mem[a] != 0xFFu) {
-            fail_msg("boot request sector byte 0x%06x is 0x%02x", (unsigned)a, e->ff.mem[a]);
+        if (e->c.ff.mem[a] != 0xFFu) {
+            fail_msg("boot request sector byte 0x%06x is 0x%02x", (unsigned)a, e->c.ff.mem[a]);
         }
     }
 }
 
 static void assert_slot_holds(env_t *e, const uint8_t *img, size_t n)
 {
-    if (memcmp(e->ff.mem + SLOT_ADDR, img, n) != 0) {
-        for (size_t i = 0; i < n; i++) {
-            if (e->ff.mem[SLOT_ADDR + i] != img[i]) {
-                fail_msg("slot differs from the image at offset %zu", i);
-            }
-        }
-    }
+    client_env_assert_slot(&e->c, img, n);
 }
 
 /* Success: the image, its boot request, nothing else touched, no bad write. */
 static void assert_staged(env_t *e)
 {
-    assert_slot_holds(e, e->image, e->image_len);
-    assert_meta(e, e->image, e->image_len, "v1.6.0");
+    assert_slot_holds(e, e->c.image, e->c.image_len);
+    assert_meta(e, e->c.image, e->c.image_len, "v1.6.0");
     assert_outside_untouched(e);
     assert_int_equal(e->rec.bad_slot_writes, 0);
-    assert_int_equal(e->ff.bit_errors, 0);
+    assert_int_equal(e->c.ff.bit_errors, 0);
 }
 
 /* Failure: no boot request, nothing outside touched, no bad write. */
@@ -366,7 +261,7 @@ static void assert_not_staged(env_t *e)
     assert_meta(e, NULL, 0, NULL);
     assert_outside_untouched(e);
     assert_int_equal(e->rec.bad_slot_writes, 0);
-    assert_int_equal(e->ff.bit_errors, 0);
+    assert_int_equal(e->c.ff.bit_errors, 0);
 }
 
 /* ======================================================================== */
@@ -404,19 +299,19 @@ static void feed(env_t *e, sink_t *s, int n)
     t = cellota_faulty_port(&e->faulty);
     memset(s, 0, sizeof *s);
     assert_int_equal(t.connect(t.ctx, &conn, sink_cb, s), 0);
-    assert_int_equal(t.poll(t.ctx, e->clk.now), 0);
+    assert_int_equal(t.poll(t.ctx, e->c.clk.now), 0);
     for (int i = 0; i < n; i++) {
-        fake_tb_msg_t *m = &e->tb.queue[e->tb.queued++];
+        fake_tb_msg_t *m = &e->c.tb.queue[e->c.tb.queued++];
         snprintf(m->topic, sizeof m->topic, "v2/fw/response/1/chunk/%d", i);
         memset(body, i, sizeof body);
         memcpy(m->payload, body, sizeof body);
         m->len = sizeof body;
-        e->clk.now += 10u;
-        assert_int_equal(t.poll(t.ctx, e->clk.now), 0);
+        e->c.clk.now += 10u;
+        assert_int_equal(t.poll(t.ctx, e->c.clk.now), 0);
     }
     for (int i = 0; i < 400; i++) {
-        e->clk.now += 10u;
-        (void)t.poll(t.ctx, e->clk.now);
+        e->c.clk.now += 10u;
+        (void)t.poll(t.ctx, e->c.clk.now);
     }
 }
 
@@ -465,7 +360,7 @@ static void test_wrapper_is_reproducible(void **state)
     e->net.seed = 42;
     feed(e, &a, 60);
     cellota_faulty_stats_t first = e->faulty.stats;
-    fake_tb_init(&e->tb, e->pkg, e->pkg_len, "s31-nb", "v1.6.0");
+    fake_tb_init(&e->c.tb, e->c.pkg, e->c.pkg_len, "s31-nb", "v1.6.0");
     feed(e, &b, 60);
     assert_int_equal(a.n, b.n);
     assert_memory_equal(&first, &e->faulty.stats, sizeof first);
@@ -480,7 +375,7 @@ static void test_wrapper_is_reproducible(void **state)
     assert_int_equal(first.delivered, 60u - first.dropped + first.duplicated);
     /* Another seed, other faults. */
     e->net.seed = 43;
-    fake_tb_init(&e->tb, e->pkg, e->pkg_len, "s31-nb", "v1.6.0");
+    fake_tb_init(&e->c.tb, e->c.pkg, e->c.pkg_len, "s31-nb", "v1.6.0");
     feed(e, &b, 60);
     assert_memory_not_equal(&first, &e->faulty.stats, sizeof first);
 }
@@ -504,7 +399,7 @@ static void test_wrapper_reorder_and_delay(void **state)
     cellota_faulty_defaults(&e->net);
     e->net.delay_pct = 100;
     e->net.delay_ms = 150;
-    fake_tb_init(&e->tb, e->pkg, e->pkg_len, "s31-nb", "v1.6.0");
+    fake_tb_init(&e->c.tb, e->c.pkg, e->c.pkg_len, "s31-nb", "v1.6.0");
     feed(e, &s, 10);
     assert_int_equal(s.n, 10);
     for (int i = 0; i < 10; i++) {
@@ -529,7 +424,7 @@ static void test_wrapper_reorder_swaps_neighbours(void **state)
     assert_int_equal(t.connect(t.ctx, &conn, sink_cb, &s), 0);
     (void)t.poll(t.ctx, 0);
     /* One targeted answer, held; then a message on another topic overtakes it. */
-    fake_tb_msg_t *m = &e->tb.queue[e->tb.queued++];
+    fake_tb_msg_t *m = &e->c.tb.queue[e->c.tb.queued++];
     strcpy(m->topic, "v2/fw/response/1/chunk/0");
     m->payload[0] = 0xA0;
     m->len = 1;
@@ -538,7 +433,7 @@ static void test_wrapper_reorder_swaps_neighbours(void **state)
     assert_int_equal(cellota_faulty_pending(&e->faulty), 1);
     assert_true(cellota_faulty_next_due(&e->faulty, &at));
     assert_int_equal(at, 510);
-    m = &e->tb.queue[e->tb.queued++];
+    m = &e->c.tb.queue[e->c.tb.queued++];
     strcpy(m->topic, "v1/devices/me/telemetry"); /* not targeted: passes at once */
     m->len = 0;
     (void)t.poll(t.ctx, 20);
@@ -563,7 +458,7 @@ static void test_wrapper_hold_overflow_delivers_at_once(void **state)
     memset(&s, 0, sizeof s);
     assert_int_equal(t.connect(t.ctx, &conn, sink_cb, &s), 0);
     for (unsigned i = 0; i < CELLOTA_FAULTY_QUEUE + 3u; i++) {
-        fake_tb_msg_t *m = &e->tb.queue[e->tb.queued++];
+        fake_tb_msg_t *m = &e->c.tb.queue[e->c.tb.queued++];
         snprintf(m->topic, sizeof m->topic, "v2/fw/response/1/chunk/%u", i);
         m->len = 0;
     }
@@ -576,7 +471,7 @@ static void test_wrapper_hold_overflow_delivers_at_once(void **state)
     /* A disconnect forgets what is held. */
     (void)t.connect(t.ctx, &conn, sink_cb, &s);
     for (unsigned i = 0; i < 2u; i++) {
-        fake_tb_msg_t *m = &e->tb.queue[e->tb.queued++];
+        fake_tb_msg_t *m = &e->c.tb.queue[e->c.tb.queued++];
         snprintf(m->topic, sizeof m->topic, "v1/devices/me/attributes/response/%u", i);
         m->len = 0;
     }
@@ -600,7 +495,7 @@ static void test_wrapper_cut_and_gone(void **state)
     memset(&s, 0, sizeof s);
     assert_int_equal(t.connect(t.ctx, &conn, sink_cb, &s), 0);
     for (unsigned i = 0; i < 5u; i++) {
-        fake_tb_msg_t *m = &e->tb.queue[e->tb.queued++];
+        fake_tb_msg_t *m = &e->c.tb.queue[e->c.tb.queued++];
         snprintf(m->topic, sizeof m->topic, "v2/fw/response/1/chunk/%u", i);
         m->len = 0;
     }
@@ -609,19 +504,19 @@ static void test_wrapper_cut_and_gone(void **state)
     assert_int_equal(e->faulty.stats.link_cuts, 1);
     assert_int_equal(e->faulty.stats.lost_in_cut, 2);
     assert_int_equal(t.state(t.ctx), OTA_LINK_FAILED);
-    assert_int_equal(e->tb.disconnects, 1); /* the inner link was really closed */
+    assert_int_equal(e->c.tb.disconnects, 1); /* the inner link was really closed */
     assert_true(t.publish(t.ctx, "x", NULL, 0, 0) < 0);
     assert_true(t.subscribe(t.ctx, "x", 0) < 0);
     t.disconnect(t.ctx);
     assert_int_equal(t.state(t.ctx), OTA_LINK_DOWN);
     /* No network any more: a connect is accepted and never completes. */
-    int connects = e->tb.connects;
+    int connects = e->c.tb.connects;
     assert_int_equal(t.connect(t.ctx, &conn, sink_cb, &s), 0);
     for (int i = 0; i < 10; i++) {
         (void)t.poll(t.ctx, (uint32_t)i * 1000u);
     }
     assert_int_equal(t.state(t.ctx), OTA_LINK_CONNECTING);
-    assert_int_equal(e->tb.connects, connects);
+    assert_int_equal(e->c.tb.connects, connects);
 }
 
 /* ======================================================================== */
@@ -636,7 +531,7 @@ typedef struct {
 static void tally_add(tally_t *t, env_t *e, ota_code_t code)
 {
     ota_client_info_t info;
-    ota_client_info(&e->cli, &info);
+    ota_client_info(&e->c.cli, &info);
     t->runs++;
     t->ok += code == OTA_CODE_SUCCESS;
     t->code4 += code == OTA_CODE_TIMEOUT;
@@ -650,7 +545,7 @@ static void tally_add(tally_t *t, env_t *e, ota_code_t code)
     t->corrupt += e->faulty.stats.corrupted;
     t->cuts += e->faulty.stats.link_cuts;
     t->attempts += info.attempt;
-    t->requests += (uint32_t)e->tb.chunk_requests;
+    t->requests += (uint32_t)e->c.tb.chunk_requests;
 }
 
 static void tally_print(const char *what, const tally_t *t)
@@ -706,7 +601,7 @@ static void must_complete_algo(env_t *e, const char *what, size_t image, ota_pkg
     for (int s = 1; s <= seeds; s++) {
         env_setup(e, image, fmt, window);
         if (sha256) {
-            fake_tb_use_sha256(&e->tb);
+            fake_tb_use_sha256(&e->c.tb);
         }
         apply(e, f, (uint64_t)s * 1000003u);
         ota_code_t code = hostile_run(e, &t);
@@ -794,9 +689,9 @@ static void test_every_record_corrupt_7_nothing_written(void **state)
     assert_int_equal(e->rec.slot_writes, 0); /* not one chunk reached the flash */
     assert_non_null(strstr(reason(e), "failed its check 4 times"));
     ota_client_info_t info;
-    ota_client_info(&e->cli, &info);
+    ota_client_info(&e->c.cli, &info);
     assert_int_equal(info.attempt, 4); /* 1 + attempt_retries */
-    assert_non_null(strstr(e->up.last, "OTA code 7"));
+    assert_non_null(strstr(e->c.up.last, "OTA code 7"));
     tally_print("100% corrupt records", &t);
 }
 
@@ -825,14 +720,14 @@ static void test_raw_corrupt_image_never_staged(void **state)
     e->net.corrupt_pct = 100;
     e->net.targets = CELLOTA_FAULTY_CHUNKS;
     assert_int_equal(hostile_run(e, &t), OTA_CODE_CHECKSUM);
-    assert_int_equal(e->tb.connects, 4);
+    assert_int_equal(e->c.tb.connects, 4);
     assert_true(e->rec.slot_writes > 0u); /* they were written, and refused */
     /* SHA-256 catches it the same way. */
     env_setup(e, 6000u, OTA_PKG_RAW, 2u);
-    fake_tb_use_sha256(&e->tb);
+    fake_tb_use_sha256(&e->c.tb);
     e->net.corrupt_pct = 100;
     e->net.targets = CELLOTA_FAULTY_CHUNKS;
-    e->cfg.attempt_retries = 0;
+    e->c.cfg.attempt_retries = 0;
     assert_int_equal(hostile_run(e, &t), OTA_CODE_CHECKSUM);
 }
 
@@ -868,13 +763,13 @@ static void test_mid_download_disconnect_resumes(void **state)
         e->net.drop_link_after = 9;
         assert_int_equal(hostile_run(e, &t), OTA_CODE_SUCCESS);
         ota_client_info_t info;
-        ota_client_info(&e->cli, &info);
+        ota_client_info(&e->c.cli, &info);
         assert_int_equal(e->faulty.stats.link_cuts, 1);
         assert_int_equal(info.attempt, 2);
-        assert_int_equal(e->tb.connects, 2);
+        assert_int_equal(e->c.tb.connects, 2);
         /* The second attempt resumed: at most the window asked again. */
         assert_true(info.resumed > 0u);
-        assert_true(e->tb.chunk_requests <= 20 + (int)w);
+        assert_true(e->c.tb.chunk_requests <= 20 + (int)w);
     }
     tally_print("link cut at the 9th answer, W=1..8", &t);
 }
@@ -916,15 +811,15 @@ static void test_attribute_answers_damaged(void **state)
         e->net.truncate_pct = (uint8_t)(s % 3 == 0 ? 50 : 0);
         e->net.corrupt_pct = 100;
         e->net.seed = (uint64_t)s;
-        e->cfg.attempt_retries = 0;
+        e->c.cfg.attempt_retries = 0;
         ota_code_t code = run(e);
         assert_outside_untouched(e);
-        assert_int_equal(e->ff.bit_errors, 0);
+        assert_int_equal(e->c.ff.bit_errors, 0);
         assert_true(strlen(reason(e)) > 0u || code == OTA_CODE_SUCCESS);
         if (code == OTA_CODE_SUCCESS) {
-            assert_slot_holds(e, e->image, e->image_len);
-            assert_int_equal(ota_bootreq_read(&e->cfg.flash, META_ADDR, &req), OTA_OK);
-            assert_int_equal(req.image_crc, ota_crc32(0, e->image, e->image_len));
+            assert_slot_holds(e, e->c.image, e->c.image_len);
+            assert_int_equal(ota_bootreq_read(&e->c.cfg.flash, META_ADDR, &req), OTA_OK);
+            assert_int_equal(req.image_crc, ota_crc32(0, e->c.image, e->c.image_len));
             renamed += strcmp(req.version, "v1.6.0") != 0;
             codes[0]++;
         } else {
@@ -951,11 +846,11 @@ static void test_network_gone_for_good_4(void **state)
     e->net.link_gone_for_good = true;
     assert_int_equal(hostile_run(e, &t), OTA_CODE_TIMEOUT);
     ota_client_info_t info;
-    ota_client_info(&e->cli, &info);
+    ota_client_info(&e->c.cli, &info);
     assert_int_equal(info.attempt, 4);     /* 1 + 3 retries */
-    assert_int_equal(e->tb.connects, 1);   /* the later ones never reached a server */
+    assert_int_equal(e->c.tb.connects, 1);   /* the later ones never reached a server */
     assert_non_null(strstr(reason(e), "no connection to 127.0.0.1 in time"));
-    assert_non_null(strstr(e->up.last, "OTA code 4"));
+    assert_non_null(strstr(e->c.up.last, "OTA code 4"));
     tally_print("network gone after 6 answers", &t);
 
     /* Every answer lost from the start: the attribute request is asked
@@ -963,7 +858,7 @@ static void test_network_gone_for_good_4(void **state)
     env_setup(e, 20000u, OTA_PKG_DRAGINO, 1u);
     e->net.loss_pct = 100;
     assert_int_equal(hostile_run(e, &t), OTA_CODE_TIMEOUT);
-    assert_int_equal(e->tb.connects, 4);
+    assert_int_equal(e->c.tb.connects, 4);
     assert_int_equal(e->rec.slot_writes, 0);
     assert_non_null(strstr(reason(e), "no answer to the attribute request after 4 tries"));
 
@@ -987,10 +882,10 @@ static void test_failed_update_leaves_no_request(void **state)
     memset(&t, 0, sizeof t);
     env_setup(e, 20000u, OTA_PKG_DRAGINO, 2u);
     assert_int_equal(ota_bootreq_encode(&old, rec), OTA_OK);
-    fake_flash_poke(&e->ff, META_ADDR, rec, sizeof rec);
+    fake_flash_poke(&e->c.ff, META_ADDR, rec, sizeof rec);
     e->net.drop_link_after = 4;
     e->net.link_gone_for_good = true;
-    e->cfg.attempt_retries = 1;
+    e->c.cfg.attempt_retries = 1;
     assert_int_equal(hostile_run(e, &t), OTA_CODE_TIMEOUT);
 }
 
@@ -1003,8 +898,8 @@ static void test_failed_update_leaves_no_request(void **state)
 static void inject(env_t *e, const char *topic, const void *p, size_t n)
 {
     fake_tb_msg_t *m;
-    assert_true(e->tb.queued < FAKE_TB_QUEUE && n <= FAKE_TB_PAYLOAD);
-    m = &e->tb.queue[e->tb.queued++];
+    assert_true(e->c.tb.queued < FAKE_TB_QUEUE && n <= FAKE_TB_PAYLOAD);
+    m = &e->c.tb.queue[e->c.tb.queued++];
     snprintf(m->topic, sizeof m->topic, "%s", topic);
     if (n != 0u) {
         memcpy(m->payload, p, n);
@@ -1016,10 +911,10 @@ static void inject(env_t *e, const char *topic, const void *p, size_t n)
 static void refused_attrs(env_t *e, const char *attrs, ota_code_t want, const char *why)
 {
     env_setup(e, 10000u, OTA_PKG_DRAGINO, 1u);
-    snprintf(e->tb.attrs, sizeof e->tb.attrs, "%s", attrs);
+    snprintf(e->c.tb.attrs, sizeof e->c.tb.attrs, "%s", attrs);
     assert_int_equal(run(e), want);
-    assert_int_equal(e->tb.chunk_requests, 0);
-    assert_int_equal(e->ff.writes + e->ff.erases, 0);
+    assert_int_equal(e->c.tb.chunk_requests, 0);
+    assert_int_equal(e->c.ff.writes + e->c.ff.erases, 0);
     assert_not_staged(e);
     assert_true(strlen(reason(e)) > 0u);
     if (why != NULL && strstr(reason(e), why) == NULL) {
@@ -1040,10 +935,10 @@ static void test_deeply_nested_json_3(void **state)
                   "not a valid JSON object");
     /* 8 levels in all is still fine: the offer is read. */
     env_setup(e, 10000u, OTA_PKG_DRAGINO, 1u);
-    snprintf(e->tb.attrs, sizeof e->tb.attrs,
+    snprintf(e->c.tb.attrs, sizeof e->c.tb.attrs,
              "{\"shared\":{\"x\":[[[[[[1]]]]]],\"fw_title\":\"s31-nb\",\"fw_version\":\"v1.6.0\","
              "\"fw_size\":%zu,\"fw_checksum_algorithm\":\"CRC32\",\"fw_checksum\":\"%s\"}}",
-             e->pkg_len, e->tb.checksum);
+             e->c.pkg_len, e->c.tb.checksum);
     assert_int_equal(run(e), OTA_CODE_SUCCESS);
     assert_staged(e);
     /* 400 levels of arrays, then of objects: refused, no recursion. */
@@ -1078,12 +973,12 @@ static void test_truncated_attribute_answer_every_length_3(void **state)
         part[n] = '\0';
         /* An empty payload is "" to the fake; make it one space instead. */
         refused_attrs(e, n == 0 ? " " : part, OTA_CODE_FORMAT, "not a valid JSON object");
-        assert_int_equal(e->tb.connects, 1 + (int)e->cfg.attempt_retries);
+        assert_int_equal(e->c.tb.connects, 1 + (int)e->c.cfg.attempt_retries);
     }
     /* Valid JSON that is a bad offer is the server's word: not retried. */
     refused_attrs(e, "{\"shared\":{\"fw_title\":\"s31-nb\",\"fw_version\":\"v2\"}}", OTA_CODE_FORMAT,
                   "fw_size");
-    assert_int_equal(e->tb.connects, 1);
+    assert_int_equal(e->c.tb.connects, 1);
 }
 
 /* Replace the payload of a queued attribute answer with bytes that are not
@@ -1091,8 +986,8 @@ static void test_truncated_attribute_answer_every_length_3(void **state)
 static void hook_junk_attrs(env_t *e)
 {
     static const uint8_t junk[] = {'{', 0x00, '}', 0xFF, 0xFE};
-    for (int i = 0; i < e->tb.queued; i++) {
-        fake_tb_msg_t *m = &e->tb.queue[i];
+    for (int i = 0; i < e->c.tb.queued; i++) {
+        fake_tb_msg_t *m = &e->c.tb.queue[i];
         if (strncmp(m->topic, "v1/devices/me/attributes/response/", 34) == 0) {
             memcpy(m->payload, junk, sizeof junk);
             m->len = sizeof junk;
@@ -1139,10 +1034,10 @@ static void test_wrong_types_and_duplicates_3_7(void **state)
     /* Bytes that are not JSON at all, NUL included, in place of the answer. */
     env_setup(e, 10000u, OTA_PKG_DRAGINO, 1u);
     e->hook = hook_junk_attrs;
-    e->cfg.attempt_retries = 0;
+    e->c.cfg.attempt_retries = 0;
     assert_int_equal(run(e), OTA_CODE_FORMAT);
     assert_int_equal(e->hook_state, 1);
-    assert_int_equal(e->ff.writes + e->ff.erases, 0);
+    assert_int_equal(e->c.ff.writes + e->c.ff.erases, 0);
     assert_not_staged(e);
 }
 
@@ -1174,28 +1069,28 @@ static void test_long_titles_and_versions(void **state)
     /* Exactly at the limits: a 32-byte title and version are updated to and
      * stored whole in the boot request. */
     env_setup(e, 10000u, OTA_PKG_DRAGINO, 1u);
-    strcpy(e->set.title, t32);
-    snprintf(e->tb.title, sizeof e->tb.title, "%s", t32);
-    memset(e->tb.version, 'w', 32);
-    e->tb.version[32] = '\0';
+    strcpy(e->c.set.title, t32);
+    snprintf(e->c.tb.title, sizeof e->c.tb.title, "%s", t32);
+    memset(e->c.tb.version, 'w', 32);
+    e->c.tb.version[32] = '\0';
     assert_int_equal(run(e), OTA_CODE_SUCCESS);
     ota_bootreq_t req;
-    assert_int_equal(ota_bootreq_read(&e->cfg.flash, META_ADDR, &req), OTA_OK);
+    assert_int_equal(ota_bootreq_read(&e->c.cfg.flash, META_ADDR, &req), OTA_OK);
     assert_string_equal(req.title, t32);
-    assert_string_equal(req.version, e->tb.version);
-    assert_slot_holds(e, e->image, e->image_len);
+    assert_string_equal(req.version, e->c.tb.version);
+    assert_slot_holds(e, e->c.image, e->c.image_len);
     assert_outside_untouched(e);
     /* 32 escaped characters that unescape to 32 bytes are fine too. */
     env_setup(e, 10000u, OTA_PKG_DRAGINO, 1u);
-    snprintf(e->tb.attrs, sizeof e->tb.attrs,
+    snprintf(e->c.tb.attrs, sizeof e->c.tb.attrs,
              "{\"shared\":{\"fw_title\":\"s31-nb\",\"fw_version\":\"%s\",\"fw_size\":%zu,"
              "\"fw_checksum_algorithm\":\"CRC32\",\"fw_checksum\":\"%s\"}}",
              "\\u0041\\u0041\\u0041\\u0041\\u0041\\u0041\\u0041\\u0041\\u0041\\u0041\\u0041"
              "\\u0041\\u0041\\u0041\\u0041\\u0041\\u0041\\u0041\\u0041\\u0041\\u0041\\u0041"
              "\\u0041\\u0041\\u0041\\u0041\\u0041\\u0041\\u0041\\u0041\\u0041\\u0041",
-             e->pkg_len, e->tb.checksum);
+             e->c.pkg_len, e->c.tb.checksum);
     assert_int_equal(run(e), OTA_CODE_SUCCESS);
-    assert_int_equal(ota_bootreq_read(&e->cfg.flash, META_ADDR, &req), OTA_OK);
+    assert_int_equal(ota_bootreq_read(&e->c.cfg.flash, META_ADDR, &req), OTA_OK);
     assert_string_equal(req.version, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
 }
 
@@ -1203,9 +1098,9 @@ static void test_long_titles_and_versions(void **state)
 static void error_case(env_t *e, const char *text, ota_code_t want, int connects, const char *why)
 {
     env_setup(e, 10000u, OTA_PKG_DRAGINO, 2u);
-    e->tb.error_text = text;
+    e->c.tb.error_text = text;
     assert_int_equal(run(e), want);
-    assert_int_equal(e->tb.connects, connects);
+    assert_int_equal(e->c.tb.connects, connects);
     assert_not_staged(e);
     if (strstr(reason(e), why) == NULL) {
         fail_msg("reason \"%s\" does not contain \"%s\"", reason(e), why);
@@ -1250,27 +1145,27 @@ static void test_fw_error_while_negotiating(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ota_client_info_t info;
         env_setup(e, 10000u, OTA_PKG_DRAGINO, 1u);
-        e->tb.no_answer_attrs = true;
-        e->cfg.attempt_retries = 0;
+        e->c.tb.no_answer_attrs = true;
+        e->c.cfg.attempt_retries = 0;
         assert_int_equal(cellota_faulty_init(&e->faulty, &e->inner, &e->net), 0);
-        e->cfg.transport = cellota_faulty_port(&e->faulty);
-        assert_int_equal(ota_client_init(&e->cli, &e->cfg), OTA_OK);
-        assert_int_equal(ota_client_start(&e->cli), OTA_OK);
+        e->c.cfg.transport = cellota_faulty_port(&e->faulty);
+        assert_int_equal(ota_client_init(&e->c.cli, &e->c.cfg), OTA_OK);
+        assert_int_equal(ota_client_start(&e->c.cli), OTA_OK);
         bool sent = false;
         for (int n = 0; n < 100 && !idle_or_done(e); n++) {
-            ota_client_poll(&e->cli, e->clk.now);
-            ota_client_info(&e->cli, &info);
-            if (!sent && info.state == OTA_STATE_NEGOTIATING && e->tb.publishes >= 2) {
+            ota_client_poll(&e->c.cli, e->c.clk.now);
+            ota_client_info(&e->c.cli, &info);
+            if (!sent && info.state == OTA_STATE_NEGOTIATING && e->c.tb.publishes >= 2) {
                 inject(e, "v2/fw/error", cases[i].text, strlen(cases[i].text));
                 sent = true;
             }
         }
-        ota_client_info(&e->cli, &info);
+        ota_client_info(&e->c.cli, &info);
         assert_true(sent);
         assert_int_equal(info.code, cases[i].code);
         assert_non_null(strstr(info.reason, cases[i].text));
-        assert_int_equal(e->tb.chunk_requests, 0);
-        assert_int_equal(e->ff.writes + e->ff.erases, 0);
+        assert_int_equal(e->c.tb.chunk_requests, 0);
+        assert_int_equal(e->c.ff.writes + e->c.ff.erases, 0);
         assert_not_staged(e);
     }
 }
@@ -1279,9 +1174,9 @@ static void test_fw_error_while_negotiating(void **state)
 
 static void make_second_build(env_t *e, size_t n, ota_pkg_format_t fmt)
 {
-    gen(e->image2, n, 99u);
+    client_env_image(e->image2, n, 99u);
     e->image2_len = n;
-    e->pkg2_len = pack(e->image2, n, fmt, e->pkg2);
+    e->pkg2_len = client_env_package(e->image2, n, fmt, e->pkg2);
 }
 
 /* After `hook_state` chunk answers, the server serves build 2; with
@@ -1289,23 +1184,23 @@ static void make_second_build(env_t *e, size_t n, ota_pkg_format_t fmt)
  * without, it keeps announcing build 1 (a lying or broken server). */
 static void switch_after(env_t *e, int answers, bool new_offer)
 {
-    if (e->tb.answers < answers || e->tb.pkg == e->pkg2) {
+    if (e->c.tb.answers < answers || e->c.tb.pkg == e->pkg2) {
         return;
     }
     if (!new_offer) {
-        snprintf(e->tb.attrs, sizeof e->tb.attrs,
+        snprintf(e->c.tb.attrs, sizeof e->c.tb.attrs,
                  "{\"shared\":{\"fw_title\":\"s31-nb\",\"fw_version\":\"v1.6.0\",\"fw_size\":%zu,"
                  "\"fw_checksum_algorithm\":\"%s\",\"fw_checksum\":\"%s\"}}",
-                 e->pkg_len, e->tb.algo, e->tb.checksum);
+                 e->c.pkg_len, e->c.tb.algo, e->c.tb.checksum);
     }
-    e->tb.pkg = e->pkg2;
-    e->tb.pkg_len = e->pkg2_len;
+    e->c.tb.pkg = e->pkg2;
+    e->c.tb.pkg_len = e->pkg2_len;
     if (new_offer) {
-        snprintf(e->tb.version, sizeof e->tb.version, "v1.7.0");
-        if (strcmp(e->tb.algo, "SHA256") == 0) {
-            fake_tb_use_sha256(&e->tb);
+        snprintf(e->c.tb.version, sizeof e->c.tb.version, "v1.7.0");
+        if (strcmp(e->c.tb.algo, "SHA256") == 0) {
+            fake_tb_use_sha256(&e->c.tb);
         } else {
-            ota_crc32_to_tb_hex(ota_crc32(0, e->pkg2, e->pkg2_len), e->tb.checksum);
+            ota_crc32_to_tb_hex(ota_crc32(0, e->pkg2, e->pkg2_len), e->c.tb.checksum);
         }
     }
 }
@@ -1324,14 +1219,14 @@ static void hook_switch_same_offer(env_t *e)
 static void assert_one_build(env_t *e)
 {
     ota_bootreq_t req;
-    assert_int_equal(ota_bootreq_read(&e->cfg.flash, META_ADDR, &req), OTA_OK);
+    assert_int_equal(ota_bootreq_read(&e->c.cfg.flash, META_ADDR, &req), OTA_OK);
     if (strcmp(req.version, "v1.7.0") == 0) {
         assert_int_equal(req.image_size, e->image2_len);
         assert_int_equal(req.image_crc, ota_crc32(0, e->image2, e->image2_len));
         assert_slot_holds(e, e->image2, e->image2_len);
     } else {
         assert_string_equal(req.version, "v1.6.0");
-        assert_slot_holds(e, e->image, e->image_len);
+        assert_slot_holds(e, e->c.image, e->c.image_len);
     }
     assert_outside_untouched(e);
 }
@@ -1342,13 +1237,13 @@ static ota_code_t switch_run(env_t *e, ota_pkg_format_t pf, bool sha256, uint8_t
 {
     env_setup(e, 20000u, pf, w);
     if (sha256) {
-        fake_tb_use_sha256(&e->tb);
+        fake_tb_use_sha256(&e->c.tb);
     }
     make_second_build(e, size2, pf);
     e->rec.image = NULL; /* build 2's records are valid records: checked below instead */
     e->hook = hook;
     e->hook_state = after;
-    e->cfg.attempt_retries = retries;
+    e->c.cfg.attempt_retries = retries;
     return run(e);
 }
 
@@ -1376,7 +1271,7 @@ static void test_server_switches_build_mid_download(void **state)
                                         hook_switch_new_offer, 7, 3),
                              OTA_CODE_SUCCESS);
             assert_one_build(e);
-            assert_int_equal(ota_bootreq_read(&e->cfg.flash, META_ADDR, &req), OTA_OK);
+            assert_int_equal(ota_bootreq_read(&e->c.cfg.flash, META_ADDR, &req), OTA_OK);
             assert_string_equal(req.version, "v1.7.0");
         }
     }
@@ -1390,9 +1285,9 @@ static void test_server_switches_content_keeps_offer(void **state)
      * fails the whole-image check, nothing is ever staged. */
     assert_int_equal(switch_run(e, OTA_PKG_DRAGINO, true, 2u, 20000u, hook_switch_same_offer, 5, 3),
                      OTA_CODE_CHECKSUM);
-    assert_int_equal(e->tb.connects, 4);
+    assert_int_equal(e->c.tb.connects, 4);
     assert_not_staged(e);
-    assert_non_null(strstr(e->up.last, "OTA code 7"));
+    assert_non_null(strstr(e->c.up.last, "OTA code 7"));
     assert_int_equal(switch_run(e, OTA_PKG_RAW, false, 3u, 20000u, hook_switch_same_offer, 5, 1),
                      OTA_CODE_CHECKSUM);
     assert_not_staged(e);
@@ -1422,10 +1317,10 @@ static void test_crc32_dragino_mix_refused(void **state)
     uint8_t a[2008];
     uint8_t b[2008];
     /* The property itself: two unrelated packages, one fw_checksum. */
-    gen(e->image, 2000u, 1u);
-    gen(e->image2, 2000u, 2u);
-    assert_int_equal(pack(e->image, 2000u, OTA_PKG_DRAGINO, a), 2008u);
-    assert_int_equal(pack(e->image2, 2000u, OTA_PKG_DRAGINO, b), 2008u);
+    client_env_image(e->c.image, 2000u, 1u);
+    client_env_image(e->image2, 2000u, 2u);
+    assert_int_equal(client_env_package(e->c.image, 2000u, OTA_PKG_DRAGINO, a), 2008u);
+    assert_int_equal(client_env_package(e->image2, 2000u, OTA_PKG_DRAGINO, b), 2008u);
     assert_memory_not_equal(a, b, sizeof a);
     assert_int_equal(ota_crc32(0, a, sizeof a), ota_crc32(0, b, sizeof b));
     /* The client reads the offer again before staging: the mix is refused. */
@@ -1443,10 +1338,10 @@ static void test_new_offer_after_staged_one(void **state)
     assert_int_equal(run(e), OTA_CODE_SUCCESS);
     assert_staged(e);
     make_second_build(e, 15000u, OTA_PKG_DRAGINO);
-    e->tb.pkg = e->pkg2;
-    e->tb.pkg_len = e->pkg2_len;
-    snprintf(e->tb.version, sizeof e->tb.version, "v1.7.0");
-    ota_crc32_to_tb_hex(ota_crc32(0, e->pkg2, e->pkg2_len), e->tb.checksum);
+    e->c.tb.pkg = e->pkg2;
+    e->c.tb.pkg_len = e->pkg2_len;
+    snprintf(e->c.tb.version, sizeof e->c.tb.version, "v1.7.0");
+    ota_crc32_to_tb_hex(ota_crc32(0, e->pkg2, e->pkg2_len), e->c.tb.checksum);
     e->rec.image = NULL;
     e->net.drop_link_after = 6; /* and a cut on the way */
     assert_int_equal(run(e), OTA_CODE_SUCCESS);
@@ -1457,7 +1352,7 @@ static void test_new_offer_after_staged_one(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, client_env_teardown)
         /* the wrapper */
         T(test_wrapper_rejects_bad_config),
         T(test_wrapper_clean_passes_everything_in_order),
