@@ -13,6 +13,7 @@
 
 #include "cellota/ota_crc32.h"
 #include "quectel_env.h"
+#include "client_env.h"
 
 #define FLASH_SIZE (256u * 1024u)
 #define SLOT_ADDR 0x2000u
@@ -154,23 +155,6 @@ void qenv_connect_up(qenv_t *e, uint32_t max_ms)
 
 /* ---- the OTA client over the driver over an emulated module ---- */
 
-/* Dragino's package: each 1024-byte block of the image (the last one
- * shorter) followed by its CRC-32, little-endian. */
-static size_t dragino_pkg(const uint8_t *img, size_t n, uint8_t *out)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 1024u) {
-        size_t k = n - i < 1024u ? n - i : 1024u;
-        uint32_t crc = ota_crc32(0, img + i, k);
-        memcpy(out + o, img + i, k);
-        o += k;
-        for (int b = 0; b < 4; b++) {
-            out[o++] = (uint8_t)(crc >> (8 * b));
-        }
-    }
-    return o;
-}
-
 qenv_ota_t *qenv_ota_new(size_t image_len)
 {
     qenv_ota_t *o = calloc(1, sizeof *o);
@@ -183,7 +167,7 @@ qenv_ota_t *qenv_ota_new(size_t image_len)
 void qenv_ota_prepare(qenv_ota_t *o, quectel_dialect_t dialect, bool bc)
 {
     qenv_t *e = &o->env;
-    o->pkg_len = dragino_pkg(o->image, o->image_len, o->pkg);
+    o->pkg_len = client_env_package(o->image, o->image_len, OTA_PKG_DRAGINO, o->pkg);
     qenv_init(e, dialect, 0); /* random 1..8-byte fragments */
     fake_tb_init(&o->tb, o->pkg, o->pkg_len, "s31-nb", "v1.6.0");
     fake_module_init(&o->mod, &e->fu, fake_tb_transport(&o->tb), bc);
