@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cellota/ota_crc32.h"
 #include "quectel_env.h"
 #include "client_env.h"
 
