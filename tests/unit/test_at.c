@@ -16,6 +16,7 @@
 #include "cellota/ota_crc32.h"
 #include "cellota/ota_settings.h"
 #include "fake_store.h"
+#include "settings_check.h"
 #include "ota_json.h"
 
 #define REC OTA_SETTINGS_RECORD_SIZE
@@ -75,18 +76,6 @@ static ota_settings_t reload(void)
     memset(&s, 0, sizeof s);
     assert_int_equal(ota_settings_load(&store, &s), OTA_OK);
     return s;
-}
-
-static void assert_same(const ota_settings_t *a, const ota_settings_t *b)
-{
-    assert_string_equal(a->host, b->host);
-    assert_int_equal(a->port, b->port);
-    assert_string_equal(a->client_id, b->client_id);
-    assert_string_equal(a->username, b->username);
-    assert_string_equal(a->password, b->password);
-    assert_string_equal(a->title, b->title);
-    assert_string_equal(a->version, b->version);
-    assert_int_equal(a->upgrade_pending, b->upgrade_pending);
 }
 
 /* A string of n copies of c (n < 200). */
@@ -171,7 +160,7 @@ static void test_otaser(void **state)
     expect("AT+OTASER?", OTA_OK, "thingseye.io,1885\r\nOK\r\n");
     expect("AT+OTASER=?", OTA_OK, "thingseye.io,1885\r\nOK\r\n"); /* Dragino's own query form */
     s = reload();
-    assert_same(&s, &live);
+    assert_settings_equal(&s, &live);
     /* Blanks around the value and the comma, CR LF, lower case name. */
     expect("  at+otaser = 192.168.1.20 , 65535 \r\n", OTA_OK, "OK\r\n");
     expect("AT+OTASER?", OTA_OK, "192.168.1.20,65535\r\nOK\r\n");
@@ -183,7 +172,7 @@ static void test_otaser(void **state)
            "OK\r\n"); /* 63 characters: the maximum */
     assert_int_equal(strlen(live.host), OTA_CFG_HOST_MAX);
     s = reload();
-    assert_same(&s, &live);
+    assert_settings_equal(&s, &live);
     assert_int_equal(fs.writes, 5u);
 }
 
@@ -206,7 +195,7 @@ static void test_text_commands(void **state)
     expect("AT+OTATITLE=tttttttttttttttttttttttttttttttt", OTA_OK, "OK\r\n"); /* 32 */
     expect("AT+OTAVER=vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv", OTA_OK, "OK\r\n");     /* 32 */
     s = reload();
-    assert_same(&s, &live);
+    assert_settings_equal(&s, &live);
     assert_string_equal(s.username, "A1_TEST_TOKEN");
 }
 
@@ -490,7 +479,7 @@ static void test_restart_keeps_everything(void **state)
     memset(&after, 0, sizeof after);
     assert_int_equal(ota_settings_load(&store, &after), OTA_OK);
     assert_int_equal(ota_at_init(&at2, &after, &store), OTA_OK);
-    assert_same(&after, &live);
+    assert_settings_equal(&after, &live);
     assert_int_equal(ota_at_exec(&at2, "AT+OTASER?", 10u, reply, sizeof reply), OTA_OK);
     assert_string_equal(reply, "thingseye.io,1885\r\nOK\r\n");
     assert_int_equal(ota_at_exec(&at2, "AT+OTAVER?", 10u, reply, sizeof reply), OTA_OK);
@@ -526,14 +515,14 @@ static void test_power_cut_every_byte_console(void **state)
         if (n < REC) {
             expect("AT+OTASER=new.example,1999", OTA_ERR_PORT,
                    "settings not saved: the settings store failed\r\nAT_ERROR\r\n");
-            assert_same(&live, &old_s);
+            assert_settings_equal(&live, &old_s);
         } else {
             expect("AT+OTASER=new.example,1999", OTA_OK, "OK\r\n");
-            assert_same(&live, &new_s);
+            assert_settings_equal(&live, &new_s);
         }
         fake_store_power_on(&fs);
         got = reload();
-        assert_same(&got, n < REC ? &old_s : &new_s);
+        assert_settings_equal(&got, n < REC ? &old_s : &new_s);
     }
 }
 
@@ -560,14 +549,14 @@ static void test_power_cut_every_byte_downlink(void **state)
         got = reload();
         if (n < REC) {
             assert_string_equal(reason, "settings not saved: the settings store failed");
-            assert_same(&live, &old_s);
-            assert_same(&got, &old_s);
+            assert_settings_equal(&live, &old_s);
+            assert_settings_equal(&got, &old_s);
         } else {
             assert_string_equal(got.host, "thingseye.io");
             assert_string_equal(got.client_id, "tok");
             assert_string_equal(got.version, "v2");
             assert_true(got.upgrade_pending);
-            assert_same(&got, &live);
+            assert_settings_equal(&got, &live);
         }
     }
 }
@@ -682,7 +671,7 @@ static void test_config_downlink_applies_all(void **state)
     assert_string_equal(live.version, "v1.5.0");
     assert_true(ota_at_upgrade_pending(&at));
     s = reload();
-    assert_same(&s, &live);
+    assert_settings_equal(&s, &live);
 }
 
 static void test_config_downlink_forms(void **state)

@@ -14,6 +14,7 @@
 #include "cellota/ota_crc32.h"
 #include "cellota/ota_settings.h"
 #include "fake_store.h"
+#include "settings_check.h"
 
 #define REC OTA_SETTINGS_RECORD_SIZE
 #define OFF_SEQ 8u
@@ -61,18 +62,6 @@ static ota_settings_t make(int variant)
         s.upgrade_pending = true;
     }
     return s;
-}
-
-static void assert_settings_equal(const ota_settings_t *a, const ota_settings_t *b)
-{
-    assert_string_equal(a->host, b->host);
-    assert_int_equal(a->port, b->port);
-    assert_string_equal(a->client_id, b->client_id);
-    assert_string_equal(a->username, b->username);
-    assert_string_equal(a->password, b->password);
-    assert_string_equal(a->title, b->title);
-    assert_string_equal(a->version, b->version);
-    assert_int_equal(a->upgrade_pending, b->upgrade_pending);
 }
 
 static uint32_t seq_of(unsigned copy)
