@@ -524,6 +524,16 @@ static void step_negotiating(ota_client_t *c)
 /* DOWNLOADING                                                              */
 /* ------------------------------------------------------------------------ */
 
+/* Nothing of the slot is known to hold the image: download from chunk 0. */
+static void progress_reset(ota_client_t *c)
+{
+    c->next_k = 0;
+    c->received = 0;
+    c->done_bytes = 0;
+    c->resumed = 0;
+    c->erased_to = 0;
+}
+
 static void start_download(ota_client_t *c)
 {
     const ota_config_t *cfg = c->cfg;
@@ -543,11 +553,7 @@ static void start_download(ota_client_t *c)
     }
     memset(c->u.req, 0, sizeof c->u.req);
     (void)next_rid(c); /* a new request id for every attempt */
-    c->next_k = 0;
-    c->received = 0;
-    c->done_bytes = 0;
-    c->resumed = 0;
-    c->erased_to = 0;
+    progress_reset(c);
     c->flags &= (uint8_t)~(F_JNL | F_RESUMED);
     enter(c, OTA_STATE_DOWNLOADING, PH_DL_META);
     log_line(c, OTA_LOG_INFO, "downloading ", c->version);
@@ -709,9 +715,7 @@ static void step_scan(ota_client_t *c)
                 /* The slot does not hold what the journal says: start over. */
                 log_line(c, OTA_LOG_WARN, "journal and slot disagree: downloading again", "");
                 jnl_drop(c);
-                c->received = 0;
-                c->done_bytes = 0;
-                c->erased_to = 0;
+                progress_reset(c);
                 c->phase = PH_DL_JOURNAL;
                 return;
             }
@@ -771,8 +775,8 @@ static bool send_request(ota_client_t *c, ota_req_slot_t *s)
     }
     /* A new rid for every request after the first: a stall or a bad answer
      * may come from a stale server-side binding of the old one. */
-    if (s->tries > 0u || s->rid == 0u) {
-        s->rid = (s->tries > 0u) ? next_rid(c) : c->rid;
+    if (s->tries > 0u) {
+        s->rid = next_rid(c);
     }
     ota_sb_init(&tb, topic, sizeof topic);
     ota_tb_chunk_request_topic(&tb, s->rid, s->k);
