@@ -29,13 +29,21 @@ int l0_nvm_wait(void)
 
 int l0_nvm_unlock(bool program)
 {
+    uint32_t pm;
+
+    /* Each key pair is written with interrupts masked, so that nothing can
+     * come between its two writes (ST's HAL unlocks the same way). */
     if ((L0_FLASH_PECR & L0_FLASH_PECR_PELOCK) != 0u) {
+        pm = l0_irq_save();
         L0_FLASH_PEKEYR = L0_FLASH_PEKEY1;
         L0_FLASH_PEKEYR = L0_FLASH_PEKEY2;
+        l0_irq_restore(pm);
     }
     if (program && (L0_FLASH_PECR & L0_FLASH_PECR_PRGLOCK) != 0u) {
+        pm = l0_irq_save();
         L0_FLASH_PRGKEYR = L0_FLASH_PRGKEY1;
         L0_FLASH_PRGKEYR = L0_FLASH_PRGKEY2;
+        l0_irq_restore(pm);
     }
     if ((L0_FLASH_PECR & L0_FLASH_PECR_PELOCK) != 0u ||
         (program && (L0_FLASH_PECR & L0_FLASH_PECR_PRGLOCK) != 0u)) {
