@@ -54,6 +54,8 @@ int l0_nvm_unlock(bool program)
 
 void l0_nvm_lock(void)
 {
-    /* Setting PELOCK locks the program memory and option bytes too. */
+    /* Program memory first, then PECR and the data EEPROM, as ST's HAL
+     * does (HAL_FLASH_Lock): once PELOCK is set, PECR itself is locked. */
+    L0_FLASH_PECR |= L0_FLASH_PECR_PRGLOCK;
     L0_FLASH_PECR |= L0_FLASH_PECR_PELOCK;
 }
