@@ -20,11 +20,12 @@ int l0_nvm_wait(void)
     if ((sr & L0_FLASH_SR_BSY) != 0u) {
         return CELLOTA_L0_ERR_TIMEOUT;
     }
-    if ((sr & L0_FLASH_SR_ERRORS) != 0u) {
-        L0_FLASH_SR = sr & L0_FLASH_SR_ERRORS; /* write 1 to clear */
-        return CELLOTA_L0_ERR_FLASH;
+    /* EOP and the error flags are cleared by writing 1 (ST's HAL clears EOP
+     * after every operation too), so the next operation starts clean. */
+    if ((sr & (L0_FLASH_SR_EOP | L0_FLASH_SR_ERRORS)) != 0u) {
+        L0_FLASH_SR = sr & (L0_FLASH_SR_EOP | L0_FLASH_SR_ERRORS);
     }
-    return 0;
+    return ((sr & L0_FLASH_SR_ERRORS) != 0u) ? CELLOTA_L0_ERR_FLASH : 0;
 }
 
 int l0_nvm_unlock(bool program)
