@@ -32,6 +32,7 @@
 #define LPTIM_IER_CMPMIE (1u << 0)
 #define LPTIM_IER_ARRMIE (1u << 1)
 #define LPTIM_ICR_CMPOKCF (1u << 3)
+#define LPTIM_ICR_ARROKCF (1u << 4)
 
 void cellota_l0_isr_lptim1(void);
 
@@ -105,13 +106,17 @@ int cellota_l0_clock_init(void)
     L0_LPTIM_CFGR = 0u; /* internal clock, no prescaler, software start */
     L0_LPTIM_IER = LPTIM_IER_ARRMIE | LPTIM_IER_CMPMIE; /* only while disabled */
     L0_LPTIM_CR = L0_LPTIM_CR_ENABLE;
+    /* Each ...OK flag is cleared before the write it confirms, as ST's HAL
+     * does: cleared after, it could erase a confirmation that already came,
+     * and every later arm_compare() would time out waiting for CMPOK. */
+    L0_LPTIM_ICR = LPTIM_ICR_ARROKCF;
     L0_LPTIM_ARR = LPTIM_PERIOD - 1u; /* only while enabled */
     if (!wait_flag(L0_LPTIM_ISR_ARROK)) {
         return CELLOTA_L0_ERR_TIMEOUT;
     }
+    L0_LPTIM_ICR = 0x7Fu; /* every flag, CMPOK included */
     L0_LPTIM_CMP = LPTIM_PERIOD - 1u;
     cmp_busy = true;
-    L0_LPTIM_ICR = 0x7Fu;
     periods = 0u;
     L0_LPTIM_CR = L0_LPTIM_CR_ENABLE | L0_LPTIM_CR_CNTSTRT;
     l0_nvic_enable(L0_IRQ_LPTIM1, 2u);
