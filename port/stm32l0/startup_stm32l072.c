@@ -39,7 +39,8 @@ typedef void (*vector_t)(void);
 #define DEF cellota_l0_default_handler
 #define DEF4 DEF, DEF, DEF, DEF
 
-/* RM0376, "Interrupt and exception vectors" (STM32L0x2). */
+/* RM0376, "Interrupt and exception vectors" (STM32L0x2); same order and
+ * count as ST's startup_stm32l072xx.s and IRQn_Type in stm32l072xx.h. */
 __attribute__((section(".isr_vector"), used)) const vector_t cellota_l0_vectors[16 + 32] = {
     (vector_t)(uintptr_t)__stack_top,
     cellota_l0_reset_handler,
@@ -58,7 +59,7 @@ __attribute__((section(".isr_vector"), used)) const vector_t cellota_l0_vectors[
     cellota_l0_isr_usart1,  /* 27 */
     cellota_l0_isr_usart2,  /* 28 */
     cellota_l0_isr_lpuart1, /* 29: RNG_LPUART1 */
-    DEF,                    /* 30 LCD */
+    DEF,                    /* 30 reserved on the L072 (LCD on the L073) */
     DEF,                    /* 31 USB */
 };
 
