@@ -24,7 +24,7 @@
 #define CELLOTA_L0_UART_USART1 1
 /** @brief Modem UART choice: USART2. */
 #define CELLOTA_L0_UART_USART2 2
-/** @brief Modem UART choice: LPUART1 (clocked from HSI16 here). */
+/** @brief Modem UART choice: LPUART1 (kernel clock PCLK1, the reset selection: 16 MHz here). */
 #define CELLOTA_L0_UART_LPUART1 3
 
 /* ------------------------------------------------------------------------ */

@@ -13,6 +13,11 @@
 #include "cellota_stm32l0.h"
 #include "l0_internal.h"
 
+/* Kernel clocks: RCC_CCIPR is left at its reset value, which selects PCLK2
+ * for USART1 and PCLK1 for USART2 and LPUART1 (stm32l0xx_ll_rcc.h: the
+ * ..._CLKSOURCE_PCLKx selections are 0); both APB prescalers stay at 1, so
+ * every one of them runs at CELLOTA_BOARD_SYSCLK_HZ. USART BRR (16x
+ * oversampling) = f / baud; LPUART BRR = 256 * f / baud; both rounded. */
 #if CELLOTA_BOARD_MODEM_UART == CELLOTA_L0_UART_USART1
 #define UART_BASE L0_USART1_BASE
 #define UART_IRQ L0_IRQ_USART1
@@ -29,7 +34,6 @@
 #define UART_BASE L0_LPUART1_BASE
 #define UART_IRQ L0_IRQ_LPUART1
 #define UART_CLOCK_ON() (L0_RCC_APB1ENR |= L0_RCC_APB1ENR_LPUART1EN)
-/* LPUART: BRR = 256 * f / baud (RM0376, "LPUART baud rate generation"). */
 #define UART_BRR                                                                    \
     ((uint32_t)((256ull * CELLOTA_BOARD_SYSCLK_HZ + CELLOTA_BOARD_MODEM_BAUD / 2u) / \
                 CELLOTA_BOARD_MODEM_BAUD))
