@@ -56,7 +56,10 @@ int l0_nvm_unlock(bool program)
 void l0_nvm_lock(void)
 {
     /* Program memory first, then PECR and the data EEPROM, as ST's HAL
-     * does (HAL_FLASH_Lock): once PELOCK is set, PECR itself is locked. */
-    L0_FLASH_PECR |= L0_FLASH_PECR_PRGLOCK;
-    L0_FLASH_PECR |= L0_FLASH_PECR_PELOCK;
+     * does (HAL_FLASH_Lock): once PELOCK is set, PECR itself is locked, so
+     * an already locked PECR (a failed unlock) is not written at all. */
+    if ((L0_FLASH_PECR & L0_FLASH_PECR_PELOCK) == 0u) {
+        L0_FLASH_PECR |= L0_FLASH_PECR_PRGLOCK;
+        L0_FLASH_PECR |= L0_FLASH_PECR_PELOCK;
+    }
 }
