@@ -6,6 +6,11 @@
  * with ota_settings_save() and only then copied over the live settings, so
  * a refused command, a refused downlink or a failed save changes nothing.
  * A change that leaves the settings identical writes nothing.
+ *
+ * One table (cmd_defs) describes every command: its name, the field it
+ * sets, that field's size and name in reasons, and its kind, which picks
+ * the parsing, the checks, the query answer and the change. Every reason
+ * comes from one template (see fail()).
  */
 #include "cellota/ota_at.h"
 
@@ -18,75 +23,93 @@
 /* What a line asks for. */
 enum { FORM_RUN, FORM_QUERY, FORM_SET };
 
-/* Commands. */
-enum { K_AT, K_SERVER, K_CLIENT, K_USER, K_PASS, K_TITLE, K_VERSION, K_UPGRADE };
+/* Kinds of commands. */
+enum { K_SERVER, K_TEXT, K_PASS, K_UPGRADE };
 
 /* Outcomes, each with its status and console error word. */
 enum { E_NONE, E_UNKNOWN, E_SYNTAX, E_VALUE, E_RANGE, E_BUSY, E_STORE };
 
-/* Character sets of values. */
-enum { CS_HOST, CS_TEXT };
+/* The console's words, each with its line end; offsets in outcomes[]. */
+static const char words[] = "OK\r\n\0AT_ERROR\r\n\0AT_PARAM_ERROR\r\n\0AT_BUSY_ERROR\r\n";
+#define W_OK 0u
+#define W_ERROR 5u
+#define W_PARAM 16u
+#define W_BUSY 33u
 
-typedef struct {
-    ota_status_t st;
-    const char *word;
-} outcome_t;
-
-static const outcome_t outcomes[] = {
-    {OTA_OK, "OK"},
-    {OTA_ERR_NOT_FOUND, "AT_ERROR"},
-    {OTA_ERR_FORMAT, "AT_ERROR"},
-    {OTA_ERR_FORMAT, "AT_PARAM_ERROR"},
-    {OTA_ERR_RANGE, "AT_PARAM_ERROR"},
-    {OTA_ERR_STATE, "AT_BUSY_ERROR"},
-    {OTA_ERR_PORT, "AT_ERROR"},
+static const struct {
+    int8_t st;
+    uint8_t word; /* offset in words[] */
+} outcomes[] = {
+    {OTA_OK, W_OK},
+    {OTA_ERR_NOT_FOUND, W_ERROR},
+    {OTA_ERR_FORMAT, W_ERROR},
+    {OTA_ERR_FORMAT, W_PARAM},
+    {OTA_ERR_RANGE, W_PARAM},
+    {OTA_ERR_STATE, W_BUSY},
+    {OTA_ERR_PORT, W_ERROR},
 };
 
+/*
+ * Reason templates. The first byte is the outcome (E_*); then text, where
+ * these bytes stand for (see fail()):
+ */
+#define T_UNKNOWN "\001"
+#define T_SYNTAX "\002"
+#define T_VALUE "\003"
+#define T_RANGE "\004"
+#define T_BUSY "\005"
+#define T_STORE "\006"
+#define CMD "\001"   /* "AT+<name>" of the command */
+#define WHAT "\002"  /* the name of its value, e.g. "client id" */
+#define NUM "\003"   /* the number a */
+#define MAX "\004"   /* the most characters its value may have */
+#define HEX "\005"   /* the first byte of the quoted text, as two hex digits */
+#define QUOTE "\006" /* the quoted text, at most a characters */
+#define USE "\007"   /* the characters its value may use */
+
+/* One command. */
 typedef struct {
-    const char *name; /* after "AT+", upper case */
-    uint8_t key;
+    char name[9];  /* after "AT+", upper case */
+    char what[10]; /* the value's name in reasons */
+    uint8_t kind;  /* K_* */
+    uint16_t off;  /* offsetof the field in ota_settings_t */
+    uint16_t cap;  /* its array size, NUL included (1 for the upgrade flag) */
 } cmd_def_t;
 
 static const cmd_def_t cmd_defs[] = {
-    {"OTASER", K_SERVER}, {"OTACLT", K_CLIENT},   {"OTAUNAME", K_USER}, {"OTAPWD", K_PASS},
-    {"OTATITLE", K_TITLE}, {"OTAVER", K_VERSION}, {"UPGRADE", K_UPGRADE},
+    {"OTASER", "host", K_SERVER, offsetof(ota_settings_t, host), OTA_CFG_HOST_MAX + 1u},
+    {"OTACLT", "client id", K_TEXT, offsetof(ota_settings_t, client_id), OTA_CFG_CRED_MAX + 1u},
+    {"OTAUNAME", "user name", K_TEXT, offsetof(ota_settings_t, username), OTA_CFG_CRED_MAX + 1u},
+    {"OTAPWD", "password", K_PASS, offsetof(ota_settings_t, password), OTA_CFG_CRED_MAX + 1u},
+    {"OTATITLE", "title", K_TEXT, offsetof(ota_settings_t, title), OTA_CFG_TITLE_MAX + 1u},
+    {"OTAVER", "version", K_TEXT, offsetof(ota_settings_t, version), OTA_CFG_VERSION_MAX + 1u},
+    {"UPGRADE", "", K_UPGRADE, offsetof(ota_settings_t, upgrade_pending), 1u},
 };
 
 #define CMD_COUNT (sizeof cmd_defs / sizeof cmd_defs[0])
+#define CMD_UPGRADE (&cmd_defs[CMD_COUNT - 1u])
 
 static const char hex_digits[] = "0123456789abcdef";
 #define NAME_SHOWN 16u /* characters of an unknown name quoted in a reason */
-
-/* A string field of ota_settings_t that a command sets. */
-typedef struct {
-    size_t member;    /* offsetof in ota_settings_t */
-    uint16_t cap;     /* array size, NUL included */
-    const char *what; /* its name in reasons */
-} field_t;
-
-/* Indexed by key - K_CLIENT (K_CLIENT..K_VERSION). */
-static const field_t text_fields[] = {
-    {offsetof(ota_settings_t, client_id), (uint16_t)(OTA_CFG_CRED_MAX + 1u), "client id"},
-    {offsetof(ota_settings_t, username), (uint16_t)(OTA_CFG_CRED_MAX + 1u), "user name"},
-    {offsetof(ota_settings_t, password), (uint16_t)(OTA_CFG_CRED_MAX + 1u), "password"},
-    {offsetof(ota_settings_t, title), (uint16_t)(OTA_CFG_TITLE_MAX + 1u), "title"},
-    {offsetof(ota_settings_t, version), (uint16_t)(OTA_CFG_VERSION_MAX + 1u), "version"},
-};
-
-/* One parsed line: points into the caller's text. */
-typedef struct {
-    uint8_t key;
-    uint8_t form;
-    const char *name; /* "AT+<name>" for reasons */
-    const char *val;
-    size_t vlen;
-} at_cmd_t;
 
 /* A view of text. */
 typedef struct {
     const char *p;
     size_t n;
 } span_t;
+
+/* Where a reason is written, and the user text it may quote. */
+typedef struct {
+    ota_sb_t sb;
+    span_t q;
+} why_t;
+
+/* One parsed line: points into the caller's text. */
+typedef struct {
+    const cmd_def_t *d; /* NULL: plain AT */
+    uint8_t form;
+    span_t v; /* the value of FORM_SET */
+} at_cmd_t;
 
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                            */
@@ -113,35 +136,22 @@ static span_t trim(const char *p, size_t n)
     return s;
 }
 
-static char upper(char c)
-{
-    return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
-}
-
 static bool is_alnum(char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-/* Does span s equal the upper-case word w, ignoring case? */
+/* Do the n characters at p spell the upper-case letters w, ignoring case? */
 static bool word_eq(const char *p, size_t n, const char *w)
 {
     size_t i;
 
     for (i = 0u; i < n; i++) {
-        if (w[i] == '\0' || upper(p[i]) != w[i]) {
+        if (w[i] == '\0' || (p[i] | 0x20) != (w[i] | 0x20)) {
             return false;
         }
     }
     return w[n] == '\0';
-}
-
-static bool char_ok(char c, unsigned cs)
-{
-    if (cs == CS_HOST) {
-        return is_alnum(c) || c == '.' || c == '-' || c == '_' || c == ':';
-    }
-    return c >= 0x21 && c <= 0x7E && c != '"' && c != ';' && c != '\\';
 }
 
 static void wipe(void *p, size_t n)
@@ -154,177 +164,155 @@ static void wipe(void *p, size_t n)
     }
 }
 
-/* Append user text for a reason: printable ASCII only, at most max chars. */
-static void sb_quote(ota_sb_t *sb, const char *p, size_t n, size_t max)
+/* Append b as two lower-case hex digits. */
+static void sb_hex(ota_sb_t *sb, unsigned b)
 {
-    size_t i;
-
-    for (i = 0u; i < n && i < max; i++) {
-        char c = (p[i] >= 0x20 && p[i] <= 0x7E) ? p[i] : '?';
-        ota_sb_mem(sb, &c, 1u);
-    }
-    if (n > max) {
-        ota_sb_str(sb, "...");
-    }
-}
-
-/* Append one byte as 0x and two hex digits. */
-static void sb_byte(ota_sb_t *sb, uint8_t b)
-{
-    char t[4] = {'0', 'x', hex_digits[b >> 4], hex_digits[b & 0xFu]};
+    char t[2] = {hex_digits[(b >> 4) & 0xFu], hex_digits[b & 0xFu]};
 
     ota_sb_mem(sb, t, sizeof t);
 }
 
-/* Append "AT+<name>: " for a reason. */
-static void sb_cmd(ota_sb_t *why, const at_cmd_t *c)
+/* Write the reason of template t (see T_*) for command d and number a;
+ * return its outcome. */
+static unsigned fail(why_t *why, const char *t, const cmd_def_t *d, size_t a)
 {
-    ota_sb_str(why, "AT+");
-    ota_sb_str(why, c->name);
-    ota_sb_str(why, ": ");
+    ota_sb_t *sb = &why->sb;
+    unsigned e = (unsigned char)*t;
+    size_t i;
+
+    while (*++t != '\0') {
+        switch (*t) {
+        case 1: /* CMD */
+            ota_sb_str(sb, "AT+");
+            ota_sb_str(sb, d->name);
+            break;
+        case 2: /* WHAT */
+            ota_sb_str(sb, d->what);
+            break;
+        case 3: /* NUM */
+            ota_sb_u32(sb, (uint32_t)a);
+            break;
+        case 4: /* MAX */
+            ota_sb_u32(sb, d->cap - 1u);
+            break;
+        case 5: /* HEX */
+            sb_hex(sb, (uint8_t)why->q.p[0]);
+            break;
+        case 6: /* QUOTE: printable ASCII only */
+            for (i = 0u; i < why->q.n && i < a; i++) {
+                char c = (why->q.p[i] >= 0x20 && why->q.p[i] <= 0x7E) ? why->q.p[i] : '?';
+                ota_sb_mem(sb, &c, 1u);
+            }
+            ota_sb_str(sb, (why->q.n > a) ? "..." : "");
+            break;
+        case 7: /* USE */
+            ota_sb_str(sb, d->kind == K_SERVER ? ": use letters, digits . - _ :"
+                                               : ": use printable ASCII, no space \" ; \\");
+            break;
+        default:
+            ota_sb_mem(sb, t, 1u);
+            break;
+        }
+    }
+    return e;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Parsing one command                                                      */
 /* ------------------------------------------------------------------------ */
 
-static const cmd_def_t *find_cmd(const char *p, size_t n)
-{
-    size_t i;
-
-    for (i = 0u; i < CMD_COUNT; i++) {
-        if (word_eq(p, n, cmd_defs[i].name)) {
-            return &cmd_defs[i];
-        }
-    }
-    return NULL;
-}
-
-/* The part after the name: "", "?", "=?" or "=<value>" (blanks before
- * them are ignored). */
-static unsigned parse_form(const char *p, size_t n, at_cmd_t *c, ota_sb_t *why)
-{
-    span_t rest = trim(p, n);
-
-    p = rest.p;
-    n = rest.n;
-    if (n == 0u) {
-        c->form = FORM_RUN;
-        return E_NONE;
-    }
-    if ((n == 1u && p[0] == '?') || (n == 2u && p[0] == '=' && p[1] == '?')) {
-        c->form = FORM_QUERY;
-        return E_NONE;
-    }
-    if (p[0] != '=') {
-        sb_cmd(why, c);
-        ota_sb_str(why, "expected = or ? after the command name");
-        return E_SYNTAX;
-    }
-    c->form = FORM_SET;
-    span_t v = trim(p + 1, n - 1u);
-    c->val = v.p;
-    c->vlen = v.n;
-    return E_NONE;
-}
-
-/* Run forms and values that the command does not take. */
-static unsigned check_form(const at_cmd_t *c, ota_sb_t *why)
-{
-    if (c->key == K_UPGRADE && c->form == FORM_SET) {
-        ota_sb_str(why, "AT+UPGRADE takes no value");
-        return E_SYNTAX;
-    }
-    if (c->key != K_UPGRADE && c->key != K_AT && c->form == FORM_RUN) {
-        ota_sb_fmt(why, "AT+%s needs =<value> to set it or ? to read it", c->name, 0u, 0u);
-        return E_SYNTAX;
-    }
-    return E_NONE;
-}
-
 /* Parse a trimmed, non-empty line into c. */
-static unsigned parse_cmd(const char *p, size_t n, at_cmd_t *c, ota_sb_t *why)
+static unsigned parse_cmd(const char *p, size_t n, at_cmd_t *c, why_t *why)
 {
-    const cmd_def_t *def;
+    const cmd_def_t *d;
     size_t k = 3u;
-    unsigned e;
+    span_t rest;
 
-    memset(c, 0, sizeof *c);
-    if (n == 2u && word_eq(p, 2u, "AT")) {
-        c->key = K_AT;
-        c->form = FORM_RUN;
+    c->d = NULL;
+    c->form = FORM_RUN;
+    why->q.p = p;
+    why->q.n = n;
+    if (word_eq(p, n, "AT")) {
         return E_NONE;
     }
-    if (n < 3u || !word_eq(p, 3u, "AT+")) {
-        ota_sb_str(why, "not an AT command: ");
-        sb_quote(why, p, n, NAME_SHOWN);
-        return E_UNKNOWN;
+    if (n < 3u || !word_eq(p, 2u, "AT") || p[2] != '+') {
+        return fail(why, T_UNKNOWN "not an AT command: " QUOTE, NULL, NAME_SHOWN);
     }
     while (k < n && is_alnum(p[k])) {
         k++;
     }
-    def = find_cmd(p + 3, k - 3u);
-    if (def == NULL) {
-        ota_sb_str(why, "unknown command AT+");
-        sb_quote(why, p + 3, k - 3u, NAME_SHOWN);
-        return E_UNKNOWN;
+    for (d = cmd_defs; !word_eq(p + 3, k - 3u, d->name); d++) {
+        if (d == CMD_UPGRADE) {
+            why->q.p = p + 3;
+            why->q.n = k - 3u;
+            return fail(why, T_UNKNOWN "unknown command AT+" QUOTE, NULL, NAME_SHOWN);
+        }
     }
-    c->key = def->key;
-    c->name = def->name;
-    e = parse_form(p + k, n - k, c, why);
-    return (e == E_NONE) ? check_form(c, why) : e;
+    c->d = d;
+    /* The rest: "", "?", "=?" or "=<value>" (blanks before them are ignored). */
+    rest = trim(p + k, n - k);
+    if (rest.n != 0u) {
+        if (rest.n - (rest.p[0] == '=' ? 1u : 0u) == 1u && rest.p[rest.n - 1u] == '?') {
+            c->form = FORM_QUERY;
+        } else if (rest.p[0] != '=') {
+            return fail(why, T_SYNTAX CMD ": expected = or ? after the command name", d, 0u);
+        } else {
+            c->form = FORM_SET;
+            c->v = trim(rest.p + 1, rest.n - 1u);
+        }
+    }
+    if (d->kind == K_UPGRADE && c->form == FORM_SET) {
+        return fail(why, T_SYNTAX CMD " takes no value", d, 0u);
+    }
+    if (d->kind != K_UPGRADE && c->form == FORM_RUN) {
+        return fail(why, T_SYNTAX CMD " needs =<value> to set it or ? to read it", d, 0u);
+    }
+    return E_NONE;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Checking and applying values (into the staged copy)                      */
 /* ------------------------------------------------------------------------ */
 
-/* Index of the first character of v not in charset cs, or v.n. */
-static size_t first_bad(span_t v, unsigned cs)
+static bool char_ok(char c, bool host)
 {
-    size_t i = 0u;
-
-    while (i < v.n && char_ok(v.p[i], cs)) {
-        i++;
+    if (host) {
+        return is_alnum(c) || c == '.' || c == '-' || c == '_' || c == ':';
     }
-    return i;
+    return c >= 0x21 && c <= 0x7E && c != '"' && c != ';' && c != '\\';
 }
 
-/* A value of charset cs that must fit cap (NUL included). A password is
- * never quoted, not even its length or one of its characters. */
-static unsigned check_text(const at_cmd_t *c, const char *what, span_t v, size_t cap, unsigned cs,
-                           ota_sb_t *why)
+/* A value for d's field. A password is never quoted, not even its length
+ * or one of its characters. */
+static unsigned check_text(const cmd_def_t *d, span_t v, why_t *why)
 {
-    bool secret = (c->key == K_PASS);
-    size_t bad = first_bad(v, cs);
+    size_t bad = 0u;
 
-    if (v.n != 0u && v.n < cap && bad == v.n) {
+    while (bad < v.n && char_ok(v.p[bad], d->kind == K_SERVER)) {
+        bad++;
+    }
+    if (v.n == 0u) {
+        return fail(why, T_VALUE CMD ": " WHAT " is empty", d, 0u);
+    }
+    if (v.n >= d->cap) {
+        return fail(why,
+                    d->kind == K_PASS ? T_RANGE CMD ": " WHAT " is longer than " MAX " characters"
+                                      : T_RANGE CMD ": " WHAT " is " NUM " characters, at most " MAX,
+                    d, v.n);
+    }
+    if (bad == v.n) {
         return E_NONE;
     }
-    sb_cmd(why, c);
-    if (v.n == 0u) {
-        ota_sb_fmt(why, "%s is empty", what, 0u, 0u);
-        return E_VALUE;
+    if (d->kind == K_PASS) {
+        return fail(why, T_VALUE CMD ": " WHAT " holds a character that is not allowed" USE, d, 0u);
     }
-    if (v.n >= cap) {
-        ota_sb_fmt(why, secret ? "%s is longer than %u characters" : "%s is %u characters, at most %u",
-                   what, secret ? (uint32_t)(cap - 1u) : (uint32_t)v.n, (uint32_t)(cap - 1u));
-        return E_RANGE;
-    }
-    if (secret) {
-        ota_sb_str(why, "password holds a character that is not allowed");
-    } else {
-        ota_sb_fmt(why, "%s character %u (", what, (uint32_t)(bad + 1u), 0u);
-        sb_byte(why, (uint8_t)v.p[bad]);
-        ota_sb_str(why, ") is not allowed");
-    }
-    ota_sb_str(why, cs == CS_HOST ? ": use letters, digits . - _ :"
-                                  : ": use printable ASCII, no space \" ; \\");
-    return E_VALUE;
+    why->q.p = v.p + bad;
+    return fail(why, T_VALUE CMD ": " WHAT " character " NUM " (0x" HEX ") is not allowed" USE, d,
+                bad + 1u);
 }
 
 /* Decimal port 1..65535. */
-static unsigned check_port(const at_cmd_t *c, span_t v, uint16_t *port, ota_sb_t *why)
+static unsigned check_port(const cmd_def_t *d, span_t v, uint16_t *port, why_t *why)
 {
     uint32_t n = 0u;
     size_t i;
@@ -332,124 +320,85 @@ static unsigned check_port(const at_cmd_t *c, span_t v, uint16_t *port, ota_sb_t
     for (i = 0u; i < v.n && v.p[i] >= '0' && v.p[i] <= '9'; i++) {
         n = (n > 65535u) ? n : n * 10u + (uint32_t)(v.p[i] - '0');
     }
-    if (v.n != 0u && i == v.n && n >= 1u && n <= 65535u) {
-        *port = (uint16_t)n;
-        return E_NONE;
-    }
-    sb_cmd(why, c);
+    why->q = v;
     if (v.n == 0u) {
-        ota_sb_str(why, "port is empty");
-        return E_VALUE;
+        return fail(why, T_VALUE CMD ": port is empty", d, 0u);
     }
-    ota_sb_str(why, "port ");
-    sb_quote(why, v.p, v.n, 8u);
-    ota_sb_str(why, (i == v.n) ? " is not in 1..65535" : " is not a number");
-    return (i == v.n) ? E_RANGE : E_VALUE;
-}
-
-static void set_text(char *dst, size_t cap, const char *p, size_t n)
-{
-    memset(dst, 0, cap); /* canonical: nothing of an older value is left */
-    memcpy(dst, p, n);
-}
-
-/* "<host>,<port>", split at the last comma (an IPv6 host has none). */
-static unsigned apply_server(ota_settings_t *w, const at_cmd_t *c, ota_sb_t *why)
-{
-    size_t comma = c->vlen;
-    uint16_t port = 0u;
-    unsigned e;
-
-    while (comma > 0u && c->val[comma - 1u] != ',') {
-        comma--;
+    if (i != v.n) {
+        return fail(why, T_VALUE CMD ": port " QUOTE " is not a number", d, 8u);
     }
-    if (comma == 0u) {
-        sb_cmd(why, c);
-        ota_sb_str(why, "expected <host>,<port>");
-        return E_VALUE;
+    if (n < 1u || n > 65535u) {
+        return fail(why, T_RANGE CMD ": port " QUOTE " is not in 1..65535", d, 8u);
     }
-    span_t host = trim(c->val, comma - 1u);
-    e = check_text(c, "host", host, sizeof w->host, CS_HOST, why);
-    if (e == E_NONE) {
-        e = check_port(c, trim(c->val + comma, c->vlen - comma), &port, why);
-    }
-    if (e == E_NONE) {
-        set_text(w->host, sizeof w->host, host.p, host.n);
-        w->port = port;
-    }
-    return e;
-}
-
-static unsigned apply_text(ota_settings_t *w, const at_cmd_t *c, ota_sb_t *why)
-{
-    const field_t *f = &text_fields[c->key - K_CLIENT];
-    char *dst = (char *)w + f->member;
-    span_t v = {c->val, c->vlen};
-    unsigned e;
-
-    if (c->key == K_PASS && c->vlen == 4u && memcmp(c->val, "NULL", 4u) == 0) {
-        set_text(dst, f->cap, "", 0u);
-        return E_NONE;
-    }
-    e = check_text(c, f->what, v, f->cap, CS_TEXT, why);
-    if (e == E_NONE) {
-        set_text(dst, f->cap, c->val, c->vlen);
-    }
-    return e;
+    *port = (uint16_t)n;
+    return E_NONE;
 }
 
 /* Apply a set or run form to the staged copy. */
-static unsigned apply(ota_settings_t *w, const at_cmd_t *c, ota_sb_t *why)
+static unsigned apply(ota_settings_t *w, const at_cmd_t *c, why_t *why)
 {
-    switch (c->key) {
-    case K_AT:
-        return E_NONE;
-    case K_UPGRADE:
-        w->upgrade_pending = true;
-        return E_NONE;
-    case K_SERVER:
-        return apply_server(w, c, why);
-    default:
-        return apply_text(w, c, why);
+    const cmd_def_t *d = c->d;
+    span_t v = c->v;
+    size_t comma = v.n;
+    char *dst;
+    unsigned e = E_NONE;
+
+    if (d == NULL) {
+        return E_NONE; /* plain AT */
     }
+    if (d->kind == K_UPGRADE) {
+        w->upgrade_pending = (c->form == FORM_RUN); /* FORM_SET: the update ended */
+        return E_NONE;
+    }
+    if (d->kind == K_PASS && v.n == 4u && memcmp(v.p, "NULL", 4u) == 0) {
+        v.n = 0u; /* Dragino's "no password" */
+    } else {
+        if (d->kind == K_SERVER) { /* "<host>,<port>", split at the last comma (IPv6) */
+            while (comma > 0u && v.p[comma - 1u] != ',') {
+                comma--;
+            }
+            if (comma == 0u) {
+                return fail(why, T_VALUE CMD ": expected <host>,<port>", d, 0u);
+            }
+            v = trim(v.p, comma - 1u);
+        }
+        e = check_text(d, v, why);
+        if (e == E_NONE && d->kind == K_SERVER) {
+            e = check_port(d, trim(c->v.p + comma, c->v.n - comma), &w->port, why);
+        }
+    }
+    if (e == E_NONE) {
+        dst = (char *)w + d->off;
+        memset(dst, 0, d->cap); /* canonical: nothing of an older value is left */
+        memcpy(dst, v.p, v.n);
+    }
+    return e;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Queries                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static void sb_value(ota_sb_t *out, const char *s)
+static void query(const ota_settings_t *s, const cmd_def_t *d, ota_sb_t *out)
 {
-    ota_sb_str(out, s[0] != '\0' ? s : "NULL");
-}
+    const char *v = (const char *)s + d->off;
 
-static void query(const ota_settings_t *s, const at_cmd_t *c, ota_sb_t *out)
-{
-    switch (c->key) {
-    case K_AT:
-        break;
-    case K_UPGRADE:
-        ota_sb_str(out, s->upgrade_pending ? "1\r\n" : "0\r\n");
-        break;
-    case K_SERVER:
-        sb_value(out, s->host);
-        if (s->host[0] != '\0') {
-            ota_sb_fmt(out, ",%u", NULL, s->port, 0u);
-        }
-        ota_sb_str(out, "\r\n");
-        break;
-    case K_PASS: /* never echoed: only whether one is set */
-        ota_sb_str(out, s->password[0] != '\0' ? "********\r\n" : "NULL\r\n");
-        break;
-    default:
-        sb_value(out, (const char *)s + text_fields[c->key - K_CLIENT].member);
-        ota_sb_str(out, "\r\n");
-        break;
+    if (d->kind == K_UPGRADE) {
+        v = s->upgrade_pending ? "1" : "0";
+    } else if (v[0] == '\0') {
+        v = "NULL";
+    } else if (d->kind == K_PASS) {
+        v = "********"; /* never echoed: only whether one is set */
+    }
+    ota_sb_str(out, v);
+    if (d->kind == K_SERVER && s->host[0] != '\0') {
+        ota_sb_str(out, ",");
+        ota_sb_u32(out, s->port);
     }
 }
 
 /* ------------------------------------------------------------------------ */
-/* Committing the staged copy                                               */
+/* Changes: stage, apply, save, make live                                   */
 /* ------------------------------------------------------------------------ */
 
 static bool ready(const ota_at_t *at)
@@ -460,77 +409,62 @@ static bool ready(const ota_at_t *at)
 /* Same settings? (Field by field: the struct has padding.) */
 static bool same_settings(const ota_settings_t *a, const ota_settings_t *b)
 {
-    size_t i;
+    const cmd_def_t *d;
 
-    if (a->port != b->port || a->upgrade_pending != b->upgrade_pending ||
-        strncmp(a->host, b->host, sizeof a->host) != 0) {
+    if (a->port != b->port) {
         return false;
     }
-    for (i = 0u; i < sizeof text_fields / sizeof text_fields[0]; i++) {
-        const char *x = (const char *)a + text_fields[i].member;
-        const char *y = (const char *)b + text_fields[i].member;
-        if (strncmp(x, y, text_fields[i].cap) != 0) {
+    for (d = cmd_defs; d < cmd_defs + CMD_COUNT; d++) {
+        if (strncmp((const char *)a + d->off, (const char *)b + d->off, d->cap) != 0) {
             return false;
         }
     }
     return true;
 }
 
-/* Save at->work and make it live; nothing changes if the save fails. */
-static unsigned commit(ota_at_t *at, ota_sb_t *why)
-{
-    unsigned e = E_NONE;
+static unsigned config_list(ota_at_t *at, size_t len, why_t *why);
 
-    if (!same_settings(&at->work, at->settings)) {
+/* Apply c (NULL: the Config list of len characters in at->text) to a copy
+ * of the settings, save it and make it live; nothing changes on a refusal
+ * or if the save fails. busy: the reason while an update runs (NULL:
+ * allowed then). */
+static unsigned change(ota_at_t *at, const at_cmd_t *c, size_t len, const char *busy, why_t *why)
+{
+    unsigned e;
+
+    if (busy != NULL && at->busy) {
+        return fail(why, busy, NULL, 0u);
+    }
+    memcpy(&at->work, at->settings, sizeof at->work);
+    e = (c != NULL) ? apply(&at->work, c, why) : config_list(at, len, why);
+    if (e == E_NONE && !same_settings(&at->work, at->settings)) {
         if (ota_settings_save(at->store, &at->work) == OTA_OK) {
             memcpy(at->settings, &at->work, sizeof at->work);
         } else {
-            ota_sb_str(why, "settings not saved: the settings store failed");
-            e = E_STORE;
+            e = fail(why, T_STORE "settings not saved: the settings store failed", NULL, 0u);
         }
     }
     wipe(&at->work, sizeof at->work);
     return e;
 }
 
-static void stage(ota_at_t *at)
+/* A change of the upgrade flag: set (FORM_RUN) or cleared (FORM_SET). */
+static unsigned change_flag(ota_at_t *at, uint8_t form, const char *busy, why_t *why)
 {
-    memcpy(&at->work, at->settings, sizeof at->work);
+    at_cmd_t c;
+
+    c.d = CMD_UPGRADE;
+    c.form = form;
+    return change(at, &c, 0u, busy, why);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Console                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static unsigned exec_cmd(ota_at_t *at, const at_cmd_t *c, ota_sb_t *out, ota_sb_t *why)
-{
-    unsigned e;
-
-    if (c->form == FORM_QUERY) {
-        query(at->settings, c, out);
-        return E_NONE;
-    }
-    if (c->key == K_AT) {
-        return E_NONE;
-    }
-    if (at->busy) {
-        ota_sb_str(why, "an update is running: try again when it has ended");
-        return E_BUSY;
-    }
-    stage(at);
-    e = apply(&at->work, c, why);
-    if (e != E_NONE) {
-        wipe(&at->work, sizeof at->work);
-        return e;
-    }
-    return commit(at, why);
-}
-
 ota_status_t ota_at_exec(ota_at_t *at, const char *line, size_t len, char *reply, size_t cap)
 {
-    char reason[OTA_AT_REASON_MAX + 1u];
-    ota_sb_t out;
-    ota_sb_t why;
+    why_t out;
     at_cmd_t c;
     span_t s;
     unsigned e;
@@ -538,23 +472,23 @@ ota_status_t ota_at_exec(ota_at_t *at, const char *line, size_t len, char *reply
     if (!ready(at) || (line == NULL && len != 0u) || reply == NULL || cap < OTA_AT_REPLY_MAX) {
         return OTA_ERR_PARAM;
     }
-    ota_sb_init(&out, reply, cap);
-    ota_sb_init(&why, reason, sizeof reason);
+    ota_sb_init(&out.sb, reply, cap);
     s = trim(line, len);
     if (s.n == 0u) {
         return OTA_OK;
     }
-    e = parse_cmd(s.p, s.n, &c, &why);
-    if (e == E_NONE) {
-        e = exec_cmd(at, &c, &out, &why);
+    /* The reason of a refusal, or a query's value, goes first. */
+    e = parse_cmd(s.p, s.n, &c, &out);
+    if (e == E_NONE && c.form == FORM_QUERY) {
+        query(at->settings, c.d, &out.sb);
+    } else if (e == E_NONE && c.d != NULL) {
+        e = change(at, &c, 0u, T_BUSY "an update is running: try again when it has ended", &out);
     }
-    if (e != E_NONE) {
-        ota_sb_str(&out, reason);
-        ota_sb_str(&out, "\r\n");
+    if (out.sb.len != 0u) {
+        ota_sb_str(&out.sb, "\r\n");
     }
-    ota_sb_str(&out, outcomes[e].word);
-    ota_sb_str(&out, "\r\n");
-    return outcomes[e].st;
+    ota_sb_str(&out.sb, &words[outcomes[e].word]);
+    return (ota_status_t)outcomes[e].st;
 }
 
 void ota_at_set_busy(ota_at_t *at, bool busy)
@@ -583,76 +517,34 @@ bool ota_at_upgrade_pending(const ota_at_t *at)
 
 ota_status_t ota_at_upgrade_done(ota_at_t *at)
 {
-    char reason[OTA_AT_REASON_MAX + 1u];
-    ota_sb_t why;
+    char reason[1];
+    why_t why;
 
     if (!ready(at)) {
         return OTA_ERR_PARAM;
     }
-    if (!at->settings->upgrade_pending) {
-        return OTA_OK;
-    }
-    ota_sb_init(&why, reason, sizeof reason);
-    stage(at);
-    at->work.upgrade_pending = false;
-    return outcomes[commit(at, &why)].st;
+    ota_sb_init(&why.sb, reason, sizeof reason);
+    return (ota_status_t)outcomes[change_flag(at, FORM_SET, NULL, &why)].st;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Downlinks                                                                */
 /* ------------------------------------------------------------------------ */
 
-static unsigned downlink_f9(ota_at_t *at, const uint8_t *d, size_t n, ota_sb_t *why)
-{
-    if (n != 2u) {
-        ota_sb_fmt(why, "F9 downlink must be 2 bytes, got %u", NULL, (uint32_t)n, 0u);
-        return E_VALUE;
-    }
-    if (d[1] != 0x01u) {
-        ota_sb_str(why, "F9 downlink: value ");
-        sb_byte(why, d[1]);
-        ota_sb_str(why, " unknown (F9 01 starts an update)");
-        return E_VALUE;
-    }
-    if (at->busy) {
-        ota_sb_str(why, "an update is already running");
-        return E_BUSY;
-    }
-    stage(at);
-    at->work.upgrade_pending = true;
-    return commit(at, why);
-}
-
-/* One item of the Config list, applied to the staged copy; *key tells which. */
-static unsigned config_item(ota_at_t *at, span_t item, uint8_t *key, ota_sb_t *why)
-{
-    at_cmd_t c;
-    unsigned e = parse_cmd(item.p, item.n, &c, why);
-
-    if (e != E_NONE) {
-        return (e == E_UNKNOWN) ? E_SYNTAX : e; /* inside a Config it is ours to refuse */
-    }
-    *key = c.key;
-    if (c.form == FORM_QUERY) {
-        ota_sb_fmt(why, "AT+%s: a query is not allowed in a downlink", c.name, 0u, 0u);
-        return E_SYNTAX;
-    }
-    return apply(&at->work, &c, why);
-}
-
-/* "[cmd;cmd;...]" in at->text: stage every command, or fail. */
-static unsigned config_list(ota_at_t *at, size_t len, ota_sb_t *why)
+/* "[cmd;cmd;...]" in at->text: apply every command to at->work, or fail. */
+static unsigned config_list(ota_at_t *at, size_t len, why_t *why)
 {
     span_t all = trim(at->text, len);
     size_t pos = 1u;
     unsigned count = 0u;
-    uint8_t key = K_AT;
+    bool upgrade = false;
 
     if (all.n < 2u || all.p[0] != '[' || all.p[all.n - 1u] != ']') {
-        ota_sb_str(why, "Config must look like [AT+...;AT+...]");
-        return E_SYNTAX;
+        return fail(why, T_SYNTAX "Config must look like [AT+...;AT+...]", NULL, 0u);
     }
     while (pos < all.n - 1u) {
+        at_cmd_t c;
+        unsigned e;
         size_t end = pos;
         while (end < all.n - 1u && all.p[end] != ';') {
             end++;
@@ -662,108 +554,94 @@ static unsigned config_list(ota_at_t *at, size_t len, ota_sb_t *why)
         if (item.n == 0u) {
             continue; /* empty items are skipped, as Dragino's strtok does */
         }
-        if (key == K_UPGRADE) { /* something follows it */
-            ota_sb_str(why, "AT+UPGRADE must be the last command");
-            return E_SYNTAX;
+        if (upgrade) { /* something follows it */
+            return fail(why, T_SYNTAX CMD " must be the last command", CMD_UPGRADE, 0u);
         }
-        unsigned e = config_item(at, item, &key, why);
+        e = parse_cmd(item.p, item.n, &c, why);
+        if (e == E_NONE && c.form == FORM_QUERY) {
+            e = fail(why, T_SYNTAX CMD ": a query is not allowed in a downlink", c.d, 0u);
+        }
+        if (e == E_NONE) {
+            e = apply(&at->work, &c, why);
+        }
         if (e != E_NONE) {
-            return e;
+            return (e == E_UNKNOWN) ? E_SYNTAX : e; /* inside a Config it is ours to refuse */
         }
+        upgrade = (c.d == CMD_UPGRADE);
         count++;
     }
-    if (count == 0u) {
-        ota_sb_str(why, "Config holds no command");
-        return E_SYNTAX;
-    }
-    return E_NONE;
+    return (count == 0u) ? fail(why, T_SYNTAX "Config holds no command", NULL, 0u) : E_NONE;
 }
 
-/* Unescape the Config member into at->text. E_UNKNOWN when there is none. */
-static unsigned config_text(ota_at_t *at, const uint8_t *d, size_t n, size_t *len, ota_sb_t *why)
+/* A JSON object: its Config member, unescaped into at->text, then applied.
+ * E_UNKNOWN when there is none. */
+static unsigned downlink_json(ota_at_t *at, const uint8_t *d, size_t n, why_t *why)
 {
     ota_json_val_t root;
     ota_json_val_t v;
     ota_status_t st;
+    size_t len = 0u;
+    unsigned e;
 
     if (ota_json_parse((const char *)d, n, &root) != OTA_OK || root.type != OTA_JSON_OBJECT) {
-        ota_sb_str(why, "downlink is not a valid JSON object");
-        return E_SYNTAX;
+        return fail(why, T_SYNTAX "downlink is not a valid JSON object", NULL, 0u);
     }
     st = ota_json_get(&root, "Config", &v);
     if (st == OTA_ERR_NOT_FOUND) {
         return E_UNKNOWN;
     }
-    if (st != OTA_OK || v.type != OTA_JSON_STRING) {
-        ota_sb_str(why, st != OTA_OK ? "Config appears more than once" : "Config is not a string");
-        return E_SYNTAX;
-    }
-    st = ota_json_string(&v, at->text, sizeof at->text, len);
-    if (st == OTA_ERR_NOSPACE) {
-        ota_sb_fmt(why, "Config is longer than %u characters", NULL, OTA_CFG_AT_CONFIG_MAX, 0u);
-        return E_RANGE;
-    }
     if (st != OTA_OK) {
-        ota_sb_str(why, "Config is not a valid JSON string");
-        return E_SYNTAX;
+        return fail(why, T_SYNTAX "Config appears more than once", NULL, 0u);
     }
-    return E_NONE;
-}
-
-static unsigned downlink_json(ota_at_t *at, const uint8_t *d, size_t n, ota_sb_t *why)
-{
-    size_t len = 0u;
-    unsigned e = config_text(at, d, n, &len, why);
-
-    if (e == E_NONE && at->busy) {
-        ota_sb_str(why, "an update is running: configuration not applied");
-        e = E_BUSY;
+    if (v.type != OTA_JSON_STRING) {
+        return fail(why, T_SYNTAX "Config is not a string", NULL, 0u);
     }
-    if (e == E_NONE) {
-        stage(at);
-        e = config_list(at, len, why);
-        e = (e == E_NONE) ? commit(at, why) : e;
+    st = ota_json_string(&v, at->text, sizeof at->text, &len);
+    if (st == OTA_ERR_NOSPACE) {
+        e = fail(why, T_RANGE "Config is longer than " NUM " characters", NULL, OTA_CFG_AT_CONFIG_MAX);
+    } else if (st != OTA_OK) {
+        e = fail(why, T_SYNTAX "Config is not a valid JSON string", NULL, 0u);
+    } else {
+        e = change(at, NULL, len, T_BUSY "an update is running: configuration not applied", why);
     }
-    wipe(&at->work, sizeof at->work);
     wipe(at->text, sizeof at->text);
     return e;
-}
-
-static bool starts_json(const uint8_t *d, size_t n)
-{
-    size_t i = 0u;
-
-    while (i < n && is_blank((char)d[i])) {
-        i++;
-    }
-    return i < n && d[i] == '{';
 }
 
 ota_status_t ota_at_downlink(ota_at_t *at, const uint8_t *data, size_t len, char *reason,
                              size_t cap)
 {
-    char text[OTA_AT_REASON_MAX + 1u];
-    ota_sb_t why;
+    char none[1];
+    why_t why;
     unsigned e = E_UNKNOWN;
+    size_t i = 0u;
 
     if (!ready(at) || (data == NULL && len != 0u) || (reason == NULL && cap != 0u)) {
         return OTA_ERR_PARAM;
     }
+    /* The reason goes straight into the caller's buffer, cut to fit. */
     if (cap != 0u) {
-        reason[0] = '\0';
+        ota_sb_init(&why.sb, reason, cap);
+    } else {
+        ota_sb_init(&why.sb, none, sizeof none);
     }
-    ota_sb_init(&why, text, sizeof text);
+    while (i < len && is_blank((char)data[i])) {
+        i++;
+    }
     if (len != 0u && data[0] == 0xF9u) {
-        e = downlink_f9(at, data, len, &why);
-    } else if (starts_json(data, len)) {
+        why.q.p = (const char *)&data[1];
+        if (len != 2u) {
+            e = fail(&why, T_VALUE "F9 downlink must be 2 bytes, got " NUM, NULL, len);
+        } else if (data[1] != 0x01u) {
+            e = fail(&why, T_VALUE "F9 downlink: value 0x" HEX " unknown (F9 01 starts an update)",
+                     NULL, 0u);
+        } else {
+            e = change_flag(at, FORM_RUN, T_BUSY "an update is already running", &why);
+        }
+    } else if (i < len && data[i] == '{') {
         e = downlink_json(at, data, len, &why);
     }
-    if (e != E_NONE && e != E_UNKNOWN && cap != 0u) {
-        ota_sb_t out;
-        ota_sb_init(&out, reason, cap);
-        ota_sb_str(&out, text);
-    }
-    return outcomes[e].st;
+    return (ota_status_t)outcomes[e].st;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -803,18 +681,9 @@ static size_t utf8_len(const unsigned char *s)
     return n;
 }
 
-/* Append n bytes whole, or set over. */
-static void sb_whole(ota_sb_t *sb, const char *s, size_t n)
-{
-    if (sb->over || sb->len + n >= sb->cap) {
-        sb->over = true;
-        return;
-    }
-    ota_sb_mem(sb, s, n);
-}
-
 /* Append the characters of a JSON string (no quotes): escapes, valid
- * UTF-8 kept, anything else as U+FFFD. */
+ * UTF-8 kept, anything else as U+FFFD. A message that does not fit is
+ * dropped whole (msg_result), so an escape cut in half never shows. */
 static void sb_json_chars(ota_sb_t *sb, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -823,21 +692,16 @@ static void sb_json_chars(ota_sb_t *sb, const char *s)
         unsigned char c = *p;
         size_t n = 1u;
         if (c == '"' || c == '\\') {
-            char esc[2] = {'\\', (char)c};
-            sb_whole(sb, esc, 2u);
+            ota_sb_mem(sb, "\\", 1u);
+            ota_sb_mem(sb, (const char *)p, 1u);
         } else if (c < 0x20u) {
-            char esc[6] = {'\\', 'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 0xFu]};
-            sb_whole(sb, esc, 6u);
-        } else if (c < 0x80u) {
-            sb_whole(sb, (const char *)p, 1u);
+            ota_sb_str(sb, "\\u00");
+            sb_hex(sb, c);
+        } else if (c >= 0x80u && (n = utf8_len(p)) == 0u) {
+            n = 1u;
+            ota_sb_str(sb, "\\ufffd");
         } else {
-            n = utf8_len(p);
-            if (n == 0u) {
-                n = 1u;
-                sb_whole(sb, "\\ufffd", 6u);
-            } else {
-                sb_whole(sb, (const char *)p, n);
-            }
+            ota_sb_mem(sb, (const char *)p, n);
         }
         p += n;
     }
