@@ -50,22 +50,91 @@ static const struct {
 };
 
 /*
- * Reason templates. The first byte is the outcome (E_*); then text, where
- * these bytes stand for (see fail()):
+ * Every text of a reason, in one table: first the fragments that several
+ * reasons share, then the reasons. A reason starts with its outcome byte
+ * (T_*); in any text these bytes stand for (see put()):
  */
-#define T_UNKNOWN "\001"
-#define T_SYNTAX "\002"
-#define T_VALUE "\003"
-#define T_RANGE "\004"
-#define T_BUSY "\005"
-#define T_STORE "\006"
-#define CMD "\001"   /* "AT+<name>" of the command */
+#define CMD "\001"   /* "AT+<name>: " of the command */
 #define WHAT "\002"  /* the name of its value, e.g. "client id" */
 #define NUM "\003"   /* the number a */
 #define MAX "\004"   /* the most characters its value may have */
 #define HEX "\005"   /* the first byte of the quoted text, as two hex digits */
 #define QUOTE "\006" /* the quoted text, at most a characters */
 #define USE "\007"   /* the characters its value may use */
+#define NAME "\010"  /* "AT+<name>" of the command */
+#define IMEI "\011"  /* args[0] as a JSON string literal */
+#define ARG1 "\012"  /* args[1], args[2], args[3] as JSON string characters */
+#define ARG2 "\013"
+#define ARG3 "\014"
+/* and 0x10 + i fragment i: */
+#define F_IS_NOT "\020"
+#define F_CHAR "\021"
+#define F_CONFIG "\022"
+#define F_COMMAND "\023"
+#define F_UPDATE "\024"
+#define F_DOWNLINK "\025"
+#define F_JSON "\026"
+#define F_LONGER "\027"
+#define F_FW_START "\030"
+#define F_FW_TV "\031"
+#define FRAG0 0x10u
+
+#define T_UNKNOWN "\001"
+#define T_SYNTAX "\002"
+#define T_VALUE "\003"
+#define T_RANGE "\004"
+#define T_BUSY "\005"
+#define T_STORE "\006"
+
+#define TEXTS(X)                                                                             \
+    X(X_IS_NOT, " is not ")                                                                  \
+    X(X_CHAR, " character")                                                                  \
+    X(X_CONFIG, "Config")                                                                    \
+    X(X_COMMAND, " command")                                                                 \
+    X(X_UPDATE, "an update is ")                                                             \
+    X(X_DOWNLINK, "downlink")                                                                \
+    X(X_JSON, "a valid JSON ")                                                               \
+    X(X_LONGER, " is longer than ")                                                          \
+    X(X_FW_START, "{\"IMEI\":" IMEI ",\"Message\":\"OTA Update ")                              \
+    X(X_FW_TV, "Firmware Title: " ARG1 " Ver: " ARG2)                                        \
+    X(X_FW_OK, F_FW_START "OK, " F_FW_TV "\"}")                                               \
+    X(X_FW_BACK, F_FW_START "failed, rolled back, " F_FW_TV ": " ARG3 "\"}")                  \
+    X(X_USE_HOST, ": use letters, digits . - _ :")                                           \
+    X(X_USE_TEXT, ": use printable ASCII, no space \" ; \\")                                 \
+    X(R_NOT_AT, T_UNKNOWN "not an AT" F_COMMAND ": " QUOTE)                                  \
+    X(R_UNKNOWN, T_UNKNOWN "unknown" F_COMMAND " AT+" QUOTE)                                 \
+    X(R_FORM, T_SYNTAX CMD "expected = or ? after the" F_COMMAND " name")                    \
+    X(R_NO_VALUE, T_SYNTAX NAME " takes no value")                                           \
+    X(R_NEEDS_VALUE, T_SYNTAX NAME " needs =<value> to set it or ? to read it")              \
+    X(R_EMPTY, T_VALUE CMD WHAT " is empty")                                                 \
+    X(R_LONG, T_RANGE CMD WHAT " is " NUM F_CHAR "s, at most " MAX)                          \
+    X(R_LONG_SECRET, T_RANGE CMD WHAT F_LONGER MAX F_CHAR "s")                               \
+    X(R_BAD_SECRET, T_VALUE CMD WHAT " holds a" F_CHAR " that" F_IS_NOT "allowed" USE)       \
+    X(R_BAD_CHAR, T_VALUE CMD WHAT F_CHAR " " NUM " (0x" HEX ")" F_IS_NOT "allowed" USE)     \
+    X(R_NO_COMMA, T_VALUE CMD "expected <host>,<port>")                                      \
+    X(R_PORT_EMPTY, T_VALUE CMD "port is empty")                                             \
+    X(R_PORT_NAN, T_VALUE CMD "port " QUOTE F_IS_NOT "a number")                             \
+    X(R_PORT_RANGE, T_RANGE CMD "port " QUOTE F_IS_NOT "in 1..65535")                        \
+    X(R_BUSY, T_BUSY F_UPDATE "running: try again when it has ended")                        \
+    X(R_BUSY_F9, T_BUSY F_UPDATE "already running")                                          \
+    X(R_BUSY_CONFIG, T_BUSY F_UPDATE "running: configuration not applied")                   \
+    X(R_STORE, T_STORE "settings not saved: the settings store failed")                      \
+    X(R_F9_LEN, T_VALUE "F9 " F_DOWNLINK " must be 2 bytes, got " NUM)                       \
+    X(R_F9_VALUE, T_VALUE "F9 " F_DOWNLINK ": value 0x" HEX " unknown (F9 01 starts an update)") \
+    X(R_LIST, T_SYNTAX F_CONFIG " must look like [AT+...;AT+...]")                           \
+    X(R_LAST, T_SYNTAX NAME " must be the last" F_COMMAND)                                   \
+    X(R_QUERY, T_SYNTAX CMD "a query" F_IS_NOT "allowed in a " F_DOWNLINK)                   \
+    X(R_NO_CMD, T_SYNTAX F_CONFIG " holds no" F_COMMAND)                                     \
+    X(R_NOT_JSON, T_SYNTAX F_DOWNLINK F_IS_NOT F_JSON "object")                              \
+    X(R_TWICE, T_SYNTAX F_CONFIG " appears more than once")                                  \
+    X(R_NOT_STRING, T_SYNTAX F_CONFIG F_IS_NOT "a string")                                   \
+    X(R_TOO_LONG, T_RANGE F_CONFIG F_LONGER NUM F_CHAR "s")                                  \
+    X(R_BAD_STRING, T_SYNTAX F_CONFIG F_IS_NOT F_JSON "string")
+
+#define TEXT_ID(id, text) id,
+#define TEXT_STR(id, text) text "\0"
+enum { TEXTS(TEXT_ID) TEXT_COUNT };
+static const char texts[] = TEXTS(TEXT_STR);
 
 /* One command. */
 typedef struct {
@@ -98,10 +167,12 @@ typedef struct {
     size_t n;
 } span_t;
 
-/* Where a reason is written, and the user text it may quote. */
+/* Where a reason (or a message) is written, and the user text it may
+ * quote (or the strings of a message). */
 typedef struct {
     ota_sb_t sb;
     span_t q;
+    const char *const *args;
 } why_t;
 
 /* One parsed line: points into the caller's text. */
@@ -172,49 +243,83 @@ static void sb_hex(ota_sb_t *sb, unsigned b)
     ota_sb_mem(sb, t, sizeof t);
 }
 
-/* Write the reason of template t (see T_*) for command d and number a;
- * return its outcome. */
-static unsigned fail(why_t *why, const char *t, const cmd_def_t *d, size_t a)
+static void sb_json_chars(ota_sb_t *sb, const char *s);
+
+/* Text id of texts[]. */
+static const char *text_at(unsigned id)
+{
+    const char *t = texts;
+
+    while (id > 0u) {
+        t += strlen(t) + 1u;
+        id--;
+    }
+    return t;
+}
+
+/* Append text t (see TEXTS) for command d and number a. */
+static void put(why_t *why, const char *t, const cmd_def_t *d, size_t a)
 {
     ota_sb_t *sb = &why->sb;
-    unsigned e = (unsigned char)*t;
     size_t i;
 
-    while (*++t != '\0') {
-        switch (*t) {
-        case 1: /* CMD */
+    for (; *t != '\0'; t++) {
+        unsigned c = (unsigned char)*t;
+        if (c >= FRAG0 && c < 0x20u) {
+            put(why, text_at(c - FRAG0), d, a);
+            continue;
+        }
+        switch (c) {
+        case 1u: /* CMD */
+        case 8u: /* NAME */
             ota_sb_str(sb, "AT+");
             ota_sb_str(sb, d->name);
+            ota_sb_str(sb, (c == 1u) ? ": " : "");
             break;
-        case 2: /* WHAT */
+        case 2u: /* WHAT */
             ota_sb_str(sb, d->what);
             break;
-        case 3: /* NUM */
+        case 3u: /* NUM */
             ota_sb_u32(sb, (uint32_t)a);
             break;
-        case 4: /* MAX */
+        case 4u: /* MAX */
             ota_sb_u32(sb, d->cap - 1u);
             break;
-        case 5: /* HEX */
+        case 5u: /* HEX */
             sb_hex(sb, (uint8_t)why->q.p[0]);
             break;
-        case 6: /* QUOTE: printable ASCII only */
+        case 6u: /* QUOTE: printable ASCII only */
             for (i = 0u; i < why->q.n && i < a; i++) {
-                char c = (why->q.p[i] >= 0x20 && why->q.p[i] <= 0x7E) ? why->q.p[i] : '?';
-                ota_sb_mem(sb, &c, 1u);
+                char ch = (why->q.p[i] >= 0x20 && why->q.p[i] <= 0x7E) ? why->q.p[i] : '?';
+                ota_sb_mem(sb, &ch, 1u);
             }
             ota_sb_str(sb, (why->q.n > a) ? "..." : "");
             break;
-        case 7: /* USE */
-            ota_sb_str(sb, d->kind == K_SERVER ? ": use letters, digits . - _ :"
-                                               : ": use printable ASCII, no space \" ; \\");
+        case 9u: /* IMEI */
+            ota_sb_json_str(sb, why->args[0]);
+            break;
+        case 10u: /* ARG1 */
+        case 11u: /* ARG2 */
+        case 12u: /* ARG3 */
+            sb_json_chars(sb, why->args[c - 9u]);
+            break;
+        case 7u: /* USE */
+            put(why, text_at(d->kind == K_SERVER ? X_USE_HOST : X_USE_TEXT), d, a);
             break;
         default:
             ota_sb_mem(sb, t, 1u);
             break;
         }
     }
-    return e;
+}
+
+/* Write reason id (see TEXTS) for command d and number a; return its outcome. */
+static unsigned fail(why_t *why, unsigned id, const cmd_def_t *d, size_t a)
+{
+    const char *t = text_at(id);
+
+    put(why, t + 1, d, a);
+    return (unsigned char)t[0];
 }
 
 /* ------------------------------------------------------------------------ */
@@ -236,7 +341,7 @@ static unsigned parse_cmd(const char *p, size_t n, at_cmd_t *c, why_t *why)
         return E_NONE;
     }
     if (n < 3u || !word_eq(p, 2u, "AT") || p[2] != '+') {
-        return fail(why, T_UNKNOWN "not an AT command: " QUOTE, NULL, NAME_SHOWN);
+        return fail(why, R_NOT_AT, NULL, NAME_SHOWN);
     }
     while (k < n && is_alnum(p[k])) {
         k++;
@@ -245,7 +350,7 @@ static unsigned parse_cmd(const char *p, size_t n, at_cmd_t *c, why_t *why)
         if (d == CMD_UPGRADE) {
             why->q.p = p + 3;
             why->q.n = k - 3u;
-            return fail(why, T_UNKNOWN "unknown command AT+" QUOTE, NULL, NAME_SHOWN);
+            return fail(why, R_UNKNOWN, NULL, NAME_SHOWN);
         }
     }
     c->d = d;
@@ -255,17 +360,17 @@ static unsigned parse_cmd(const char *p, size_t n, at_cmd_t *c, why_t *why)
         if (rest.n - (rest.p[0] == '=' ? 1u : 0u) == 1u && rest.p[rest.n - 1u] == '?') {
             c->form = FORM_QUERY;
         } else if (rest.p[0] != '=') {
-            return fail(why, T_SYNTAX CMD ": expected = or ? after the command name", d, 0u);
+            return fail(why, R_FORM, d, 0u);
         } else {
             c->form = FORM_SET;
             c->v = trim(rest.p + 1, rest.n - 1u);
         }
     }
     if (d->kind == K_UPGRADE && c->form == FORM_SET) {
-        return fail(why, T_SYNTAX CMD " takes no value", d, 0u);
+        return fail(why, R_NO_VALUE, d, 0u);
     }
     if (d->kind != K_UPGRADE && c->form == FORM_RUN) {
-        return fail(why, T_SYNTAX CMD " needs =<value> to set it or ? to read it", d, 0u);
+        return fail(why, R_NEEDS_VALUE, d, 0u);
     }
     return E_NONE;
 }
@@ -292,23 +397,19 @@ static unsigned check_text(const cmd_def_t *d, span_t v, why_t *why)
         bad++;
     }
     if (v.n == 0u) {
-        return fail(why, T_VALUE CMD ": " WHAT " is empty", d, 0u);
+        return fail(why, R_EMPTY, d, 0u);
     }
     if (v.n >= d->cap) {
-        return fail(why,
-                    d->kind == K_PASS ? T_RANGE CMD ": " WHAT " is longer than " MAX " characters"
-                                      : T_RANGE CMD ": " WHAT " is " NUM " characters, at most " MAX,
-                    d, v.n);
+        return fail(why, d->kind == K_PASS ? R_LONG_SECRET : R_LONG, d, v.n);
     }
     if (bad == v.n) {
         return E_NONE;
     }
     if (d->kind == K_PASS) {
-        return fail(why, T_VALUE CMD ": " WHAT " holds a character that is not allowed" USE, d, 0u);
+        return fail(why, R_BAD_SECRET, d, 0u);
     }
     why->q.p = v.p + bad;
-    return fail(why, T_VALUE CMD ": " WHAT " character " NUM " (0x" HEX ") is not allowed" USE, d,
-                bad + 1u);
+    return fail(why, R_BAD_CHAR, d, bad + 1u);
 }
 
 /* Decimal port 1..65535. */
@@ -322,13 +423,13 @@ static unsigned check_port(const cmd_def_t *d, span_t v, uint16_t *port, why_t *
     }
     why->q = v;
     if (v.n == 0u) {
-        return fail(why, T_VALUE CMD ": port is empty", d, 0u);
+        return fail(why, R_PORT_EMPTY, d, 0u);
     }
     if (i != v.n) {
-        return fail(why, T_VALUE CMD ": port " QUOTE " is not a number", d, 8u);
+        return fail(why, R_PORT_NAN, d, 8u);
     }
     if (n < 1u || n > 65535u) {
-        return fail(why, T_RANGE CMD ": port " QUOTE " is not in 1..65535", d, 8u);
+        return fail(why, R_PORT_RANGE, d, 8u);
     }
     *port = (uint16_t)n;
     return E_NONE;
@@ -358,7 +459,7 @@ static unsigned apply(ota_settings_t *w, const at_cmd_t *c, why_t *why)
                 comma--;
             }
             if (comma == 0u) {
-                return fail(why, T_VALUE CMD ": expected <host>,<port>", d, 0u);
+                return fail(why, R_NO_COMMA, d, 0u);
             }
             v = trim(v.p, comma - 1u);
         }
@@ -426,13 +527,13 @@ static unsigned config_list(ota_at_t *at, size_t len, why_t *why);
 
 /* Apply c (NULL: the Config list of len characters in at->text) to a copy
  * of the settings, save it and make it live; nothing changes on a refusal
- * or if the save fails. busy: the reason while an update runs (NULL:
- * allowed then). */
-static unsigned change(ota_at_t *at, const at_cmd_t *c, size_t len, const char *busy, why_t *why)
+ * or if the save fails. busy: the reason while an update runs (0: allowed
+ * then). */
+static unsigned change(ota_at_t *at, const at_cmd_t *c, size_t len, unsigned busy, why_t *why)
 {
     unsigned e;
 
-    if (busy != NULL && at->busy) {
+    if (busy != 0u && at->busy) {
         return fail(why, busy, NULL, 0u);
     }
     memcpy(&at->work, at->settings, sizeof at->work);
@@ -441,7 +542,7 @@ static unsigned change(ota_at_t *at, const at_cmd_t *c, size_t len, const char *
         if (ota_settings_save(at->store, &at->work) == OTA_OK) {
             memcpy(at->settings, &at->work, sizeof at->work);
         } else {
-            e = fail(why, T_STORE "settings not saved: the settings store failed", NULL, 0u);
+            e = fail(why, R_STORE, NULL, 0u);
         }
     }
     wipe(&at->work, sizeof at->work);
@@ -449,7 +550,7 @@ static unsigned change(ota_at_t *at, const at_cmd_t *c, size_t len, const char *
 }
 
 /* A change of the upgrade flag: set (FORM_RUN) or cleared (FORM_SET). */
-static unsigned change_flag(ota_at_t *at, uint8_t form, const char *busy, why_t *why)
+static unsigned change_flag(ota_at_t *at, uint8_t form, unsigned busy, why_t *why)
 {
     at_cmd_t c;
 
@@ -482,7 +583,7 @@ ota_status_t ota_at_exec(ota_at_t *at, const char *line, size_t len, char *reply
     if (e == E_NONE && c.form == FORM_QUERY) {
         query(at->settings, c.d, &out.sb);
     } else if (e == E_NONE && c.d != NULL) {
-        e = change(at, &c, 0u, T_BUSY "an update is running: try again when it has ended", &out);
+        e = change(at, &c, 0u, R_BUSY, &out);
     }
     if (out.sb.len != 0u) {
         ota_sb_str(&out.sb, "\r\n");
@@ -524,7 +625,7 @@ ota_status_t ota_at_upgrade_done(ota_at_t *at)
         return OTA_ERR_PARAM;
     }
     ota_sb_init(&why.sb, reason, sizeof reason);
-    return (ota_status_t)outcomes[change_flag(at, FORM_SET, NULL, &why)].st;
+    return (ota_status_t)outcomes[change_flag(at, FORM_SET, 0u, &why)].st;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -540,7 +641,7 @@ static unsigned config_list(ota_at_t *at, size_t len, why_t *why)
     bool upgrade = false;
 
     if (all.n < 2u || all.p[0] != '[' || all.p[all.n - 1u] != ']') {
-        return fail(why, T_SYNTAX "Config must look like [AT+...;AT+...]", NULL, 0u);
+        return fail(why, R_LIST, NULL, 0u);
     }
     while (pos < all.n - 1u) {
         at_cmd_t c;
@@ -555,11 +656,11 @@ static unsigned config_list(ota_at_t *at, size_t len, why_t *why)
             continue; /* empty items are skipped, as Dragino's strtok does */
         }
         if (upgrade) { /* something follows it */
-            return fail(why, T_SYNTAX CMD " must be the last command", CMD_UPGRADE, 0u);
+            return fail(why, R_LAST, CMD_UPGRADE, 0u);
         }
         e = parse_cmd(item.p, item.n, &c, why);
         if (e == E_NONE && c.form == FORM_QUERY) {
-            e = fail(why, T_SYNTAX CMD ": a query is not allowed in a downlink", c.d, 0u);
+            e = fail(why, R_QUERY, c.d, 0u);
         }
         if (e == E_NONE) {
             e = apply(&at->work, &c, why);
@@ -570,7 +671,7 @@ static unsigned config_list(ota_at_t *at, size_t len, why_t *why)
         upgrade = (c.d == CMD_UPGRADE);
         count++;
     }
-    return (count == 0u) ? fail(why, T_SYNTAX "Config holds no command", NULL, 0u) : E_NONE;
+    return (count == 0u) ? fail(why, R_NO_CMD, NULL, 0u) : E_NONE;
 }
 
 /* A JSON object: its Config member, unescaped into at->text, then applied.
@@ -584,25 +685,25 @@ static unsigned downlink_json(ota_at_t *at, const uint8_t *d, size_t n, why_t *w
     unsigned e;
 
     if (ota_json_parse((const char *)d, n, &root) != OTA_OK || root.type != OTA_JSON_OBJECT) {
-        return fail(why, T_SYNTAX "downlink is not a valid JSON object", NULL, 0u);
+        return fail(why, R_NOT_JSON, NULL, 0u);
     }
     st = ota_json_get(&root, "Config", &v);
     if (st == OTA_ERR_NOT_FOUND) {
         return E_UNKNOWN;
     }
     if (st != OTA_OK) {
-        return fail(why, T_SYNTAX "Config appears more than once", NULL, 0u);
+        return fail(why, R_TWICE, NULL, 0u);
     }
     if (v.type != OTA_JSON_STRING) {
-        return fail(why, T_SYNTAX "Config is not a string", NULL, 0u);
+        return fail(why, R_NOT_STRING, NULL, 0u);
     }
     st = ota_json_string(&v, at->text, sizeof at->text, &len);
     if (st == OTA_ERR_NOSPACE) {
-        e = fail(why, T_RANGE "Config is longer than " NUM " characters", NULL, OTA_CFG_AT_CONFIG_MAX);
+        e = fail(why, R_TOO_LONG, NULL, OTA_CFG_AT_CONFIG_MAX);
     } else if (st != OTA_OK) {
-        e = fail(why, T_SYNTAX "Config is not a valid JSON string", NULL, 0u);
+        e = fail(why, R_BAD_STRING, NULL, 0u);
     } else {
-        e = change(at, NULL, len, T_BUSY "an update is running: configuration not applied", why);
+        e = change(at, NULL, len, R_BUSY_CONFIG, why);
     }
     wipe(at->text, sizeof at->text);
     return e;
@@ -631,12 +732,11 @@ ota_status_t ota_at_downlink(ota_at_t *at, const uint8_t *data, size_t len, char
     if (len != 0u && data[0] == 0xF9u) {
         why.q.p = (const char *)&data[1];
         if (len != 2u) {
-            e = fail(&why, T_VALUE "F9 downlink must be 2 bytes, got " NUM, NULL, len);
+            e = fail(&why, R_F9_LEN, NULL, len);
         } else if (data[1] != 0x01u) {
-            e = fail(&why, T_VALUE "F9 downlink: value 0x" HEX " unknown (F9 01 starts an update)",
-                     NULL, 0u);
+            e = fail(&why, R_F9_VALUE, NULL, 0u);
         } else {
-            e = change_flag(at, FORM_RUN, T_BUSY "an update is already running", &why);
+            e = change_flag(at, FORM_RUN, R_BUSY_F9, &why);
         }
     } else if (i < len && data[i] == '{') {
         e = downlink_json(at, data, len, &why);
@@ -707,67 +807,62 @@ static void sb_json_chars(ota_sb_t *sb, const char *s)
     }
 }
 
-static ota_status_t msg_result(ota_sb_t *sb, size_t *len)
+/* A status message (id 0: code and detail, args[1]) or message id of
+ * TEXTS, for the strings args (args[0]: the IMEI). */
+static ota_status_t message(char *buf, size_t cap, const char *const *args, unsigned id,
+                           ota_code_t code, size_t *len)
 {
-    if (sb->over) {
-        sb->buf[0] = '\0';
-        sb->len = 0u;
+    why_t w;
+
+    if (buf == NULL || cap == 0u || args[0] == NULL) {
+        return OTA_ERR_PARAM;
+    }
+    ota_sb_init(&w.sb, buf, cap);
+    w.args = args;
+    if (id == 0u) {
+        ota_tb_status_msg(&w.sb, args[0], code, args[1]);
+    } else {
+        put(&w, text_at(id), NULL, 0u);
+    }
+    if (w.sb.over) { /* whole or nothing */
+        buf[0] = '\0';
+        w.sb.len = 0u;
     }
     if (len != NULL) {
-        *len = sb->len;
+        *len = w.sb.len;
     }
-    return sb->over ? OTA_ERR_NOSPACE : OTA_OK;
+    return w.sb.over ? OTA_ERR_NOSPACE : OTA_OK;
 }
 
 ota_status_t ota_at_status_msg(char *buf, size_t cap, const char *imei, ota_code_t code,
                                const char *detail, size_t *len)
 {
-    ota_sb_t sb;
+    const char *args[2];
 
-    if (buf == NULL || cap == 0u || imei == NULL) {
-        return OTA_ERR_PARAM;
-    }
-    ota_sb_init(&sb, buf, cap);
-    ota_tb_status_msg(&sb, imei, code, detail);
-    return msg_result(&sb, len);
-}
-
-/* {"IMEI":"<imei>","Message":"<head>Firmware Title: <t> Ver: <v>[: <reason>]"} */
-static ota_status_t firmware_msg(char *buf, size_t cap, const char *imei, const char *head,
-                                 const char *title, const char *version, const char *reason,
-                                 size_t *len)
-{
-    ota_sb_t sb;
-
-    if (buf == NULL || cap == 0u || imei == NULL) {
-        return OTA_ERR_PARAM;
-    }
-    ota_sb_init(&sb, buf, cap);
-    ota_sb_str(&sb, "{\"IMEI\":");
-    ota_sb_json_str(&sb, imei);
-    ota_sb_str(&sb, ",\"Message\":\"");
-    ota_sb_str(&sb, head);
-    ota_sb_str(&sb, "Firmware Title: ");
-    sb_json_chars(&sb, title);
-    ota_sb_str(&sb, " Ver: ");
-    sb_json_chars(&sb, version);
-    if (reason != NULL) {
-        ota_sb_str(&sb, ": ");
-        sb_json_chars(&sb, reason);
-    }
-    ota_sb_str(&sb, "\"}");
-    return msg_result(&sb, len);
+    args[0] = imei;
+    args[1] = detail;
+    return message(buf, cap, args, 0u, code, len);
 }
 
 ota_status_t ota_at_update_ok_msg(char *buf, size_t cap, const char *imei, const char *title,
                                   const char *version, size_t *len)
 {
-    return firmware_msg(buf, cap, imei, "OTA Update OK, ", title, version, NULL, len);
+    const char *args[3];
+
+    args[0] = imei;
+    args[1] = title;
+    args[2] = version;
+    return message(buf, cap, args, X_FW_OK, OTA_CODE_NONE, len);
 }
 
 ota_status_t ota_at_rollback_msg(char *buf, size_t cap, const char *imei, const char *title,
                                  const char *version, const char *reason, size_t *len)
 {
-    return firmware_msg(buf, cap, imei, "OTA Update failed, rolled back, ", title, version,
-                        reason != NULL ? reason : "", len);
+    const char *args[4];
+
+    args[0] = imei;
+    args[1] = title;
+    args[2] = version;
+    args[3] = reason;
+    return message(buf, cap, args, X_FW_BACK, OTA_CODE_NONE, len);
 }
