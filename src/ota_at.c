@@ -159,6 +159,15 @@ static const cmd_def_t cmd_defs[] = {
 #define CMD_UPGRADE (&cmd_defs[CMD_COUNT - 1u])
 
 static const char hex_digits[] = "0123456789abcdef";
+
+/* Character sets, one bit each for 0x20..0x7F: */
+#define SET_HOST 0u /* a host: letters, digits . - _ : */
+#define SET_TEXT 1u /* the other values: 0x21..0x7E except " ; \\ */
+static const uint8_t charsets[2][12] = {
+    {0x00u, 0x60u, 0xFFu, 0x07u, 0xFEu, 0xFFu, 0xFFu, 0x87u, 0xFEu, 0xFFu, 0xFFu, 0x07u},
+    {0xFAu, 0xFFu, 0xFFu, 0xF7u, 0xFFu, 0xFFu, 0xFFu, 0xEFu, 0xFFu, 0xFFu, 0xFFu, 0x7Fu},
+};
+
 #define NAME_SHOWN 16u /* characters of an unknown name quoted in a reason */
 
 /* A view of text. */
@@ -207,11 +216,6 @@ static span_t trim(const char *p, size_t n)
     return s;
 }
 
-static bool is_alnum(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
 /* Do the n characters at p spell the upper-case letters w, ignoring case? */
 static bool word_eq(const char *p, size_t n, const char *w)
 {
@@ -223,6 +227,19 @@ static bool word_eq(const char *p, size_t n, const char *w)
         }
     }
     return w[n] == '\0';
+}
+
+static bool is_alnum(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* Is c in character set `set` (SET_*)? */
+static bool char_ok(char c, unsigned set)
+{
+    unsigned i = (unsigned char)c - 0x20u;
+
+    return i < 96u && (((unsigned)charsets[set][i >> 3] >> (i & 7u)) & 1u) != 0u;
 }
 
 static void wipe(void *p, size_t n)
@@ -379,21 +396,13 @@ static unsigned parse_cmd(const char *p, size_t n, at_cmd_t *c, why_t *why)
 /* Checking and applying values (into the staged copy)                      */
 /* ------------------------------------------------------------------------ */
 
-static bool char_ok(char c, bool host)
-{
-    if (host) {
-        return is_alnum(c) || c == '.' || c == '-' || c == '_' || c == ':';
-    }
-    return c >= 0x21 && c <= 0x7E && c != '"' && c != ';' && c != '\\';
-}
-
 /* A value for d's field. A password is never quoted, not even its length
  * or one of its characters. */
 static unsigned check_text(const cmd_def_t *d, span_t v, why_t *why)
 {
     size_t bad = 0u;
 
-    while (bad < v.n && char_ok(v.p[bad], d->kind == K_SERVER)) {
+    while (bad < v.n && char_ok(v.p[bad], d->kind == K_SERVER ? SET_HOST : SET_TEXT)) {
         bad++;
     }
     if (v.n == 0u) {
@@ -636,22 +645,24 @@ ota_status_t ota_at_upgrade_done(ota_at_t *at)
 static unsigned config_list(ota_at_t *at, size_t len, why_t *why)
 {
     span_t all = trim(at->text, len);
-    size_t pos = 1u;
+    const char *p = all.p + 1;
+    const char *end;
     unsigned count = 0u;
     bool upgrade = false;
 
     if (all.n < 2u || all.p[0] != '[' || all.p[all.n - 1u] != ']') {
         return fail(why, R_LIST, NULL, 0u);
     }
-    while (pos < all.n - 1u) {
+    end = all.p + all.n - 1u; /* the ']' */
+    while (p < end) {
         at_cmd_t c;
         unsigned e;
-        size_t end = pos;
-        while (end < all.n - 1u && all.p[end] != ';') {
-            end++;
+        const char *q = p;
+        while (q < end && *q != ';') {
+            q++;
         }
-        span_t item = trim(all.p + pos, end - pos);
-        pos = end + 1u;
+        span_t item = trim(p, (size_t)(q - p));
+        p = q + 1;
         if (item.n == 0u) {
             continue; /* empty items are skipped, as Dragino's strtok does */
         }
@@ -715,7 +726,7 @@ ota_status_t ota_at_downlink(ota_at_t *at, const uint8_t *data, size_t len, char
     char none[1];
     why_t why;
     unsigned e = E_UNKNOWN;
-    size_t i = 0u;
+    span_t s;
 
     if (!ready(at) || (data == NULL && len != 0u) || (reason == NULL && cap != 0u)) {
         return OTA_ERR_PARAM;
@@ -726,9 +737,7 @@ ota_status_t ota_at_downlink(ota_at_t *at, const uint8_t *data, size_t len, char
     } else {
         ota_sb_init(&why.sb, none, sizeof none);
     }
-    while (i < len && is_blank((char)data[i])) {
-        i++;
-    }
+    s = trim((const char *)data, len);
     if (len != 0u && data[0] == 0xF9u) {
         why.q.p = (const char *)&data[1];
         if (len != 2u) {
@@ -738,7 +747,7 @@ ota_status_t ota_at_downlink(ota_at_t *at, const uint8_t *data, size_t len, char
         } else {
             e = change_flag(at, FORM_RUN, R_BUSY_F9, &why);
         }
-    } else if (i < len && data[i] == '{') {
+    } else if (s.n != 0u && s.p[0] == '{') {
         e = downlink_json(at, data, len, &why);
     }
     return (ota_status_t)outcomes[e].st;
@@ -748,35 +757,25 @@ ota_status_t ota_at_downlink(ota_at_t *at, const uint8_t *data, size_t len, char
 /* Status messages                                                          */
 /* ------------------------------------------------------------------------ */
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one. */
+/* Length of the valid UTF-8 sequence at s (2..4), or 0 if it is not one:
+ * no overlong forms, no surrogates, nothing above U+10FFFF. */
 static size_t utf8_len(const unsigned char *s)
 {
-    unsigned char c = s[0];
-    size_t n;
-    unsigned char lo = 0x80u;
-    unsigned char hi = 0xBFu;
+    unsigned c = s[0];
+    size_t n = (c >= 0xF0u) ? 4u : (c >= 0xE0u) ? 3u : 2u;
+    unsigned lo = (c == 0xE0u) ? 0xA0u : (c == 0xF0u) ? 0x90u : 0x80u;
+    unsigned hi = (c == 0xEDu) ? 0x9Fu : (c == 0xF4u) ? 0x8Fu : 0xBFu;
     size_t i;
 
-    if (c >= 0xC2u && c <= 0xDFu) {
-        n = 2u;
-    } else if (c >= 0xE0u && c <= 0xEFu) {
-        n = 3u;
-        lo = (c == 0xE0u) ? 0xA0u : lo; /* no overlong forms */
-        hi = (c == 0xEDu) ? 0x9Fu : hi; /* no surrogates */
-    } else if (c >= 0xF0u && c <= 0xF4u) {
-        n = 4u;
-        lo = (c == 0xF0u) ? 0x90u : lo;
-        hi = (c == 0xF4u) ? 0x8Fu : hi; /* nothing above U+10FFFF */
-    } else {
+    if (c < 0xC2u || c > 0xF4u) {
         return 0u;
     }
-    if (s[1] < lo || s[1] > hi) {
-        return 0u;
-    }
-    for (i = 2u; i < n; i++) {
-        if (s[i] < 0x80u || s[i] > 0xBFu) {
+    for (i = 1u; i < n; i++) {
+        if (s[i] < lo || s[i] > hi) {
             return 0u;
         }
+        lo = 0x80u;
+        hi = 0xBFu;
     }
     return n;
 }
