@@ -16,6 +16,8 @@
 
 #include <string.h>
 
+#include "cellota/ota_crc32.h"
+
 #include "ota_fmt.h"
 #include "ota_json.h"
 #include "ota_tb.h"
@@ -77,6 +79,12 @@ static const struct {
 #define F_LONGER "\027"
 #define F_FW_START "\030"
 #define F_FW_TV "\031"
+#define F_NOT_ALLOWED "\032"
+#define F_MUST "\033"
+#define F_EMPTY "\034"
+#define F_RUNNING "\035"
+#define F_PORT "\036"
+#define F_EXPECTED "\037"
 #define FRAG0 0x10u
 
 #define T_UNKNOWN "\001"
@@ -99,31 +107,37 @@ static const struct {
     X(X_FW_TV, "Firmware Title: " ARG1 " Ver: " ARG2)                                        \
     X(X_FW_OK, F_FW_START "OK, " F_FW_TV "\"}")                                               \
     X(X_FW_BACK, F_FW_START "failed, rolled back, " F_FW_TV ": " ARG3 "\"}")                  \
+    X(X_NOT_ALLOWED, F_IS_NOT "allowed")                                                     \
+    X(X_MUST, " must ")                                                                      \
+    X(X_EMPTY, " is empty")                                                                  \
+    X(X_RUNNING, F_UPDATE "running: ")                                                       \
+    X(X_PORT, "port ")                                                                       \
+    X(X_EXPECTED, "expected ")                                                               \
     X(X_USE_HOST, ": use letters, digits . - _ :")                                           \
     X(X_USE_TEXT, ": use printable ASCII, no space \" ; \\")                                 \
     X(R_NOT_AT, T_UNKNOWN "not an AT" F_COMMAND ": " QUOTE)                                  \
     X(R_UNKNOWN, T_UNKNOWN "unknown" F_COMMAND " AT+" QUOTE)                                 \
-    X(R_FORM, T_SYNTAX CMD "expected = or ? after the" F_COMMAND " name")                    \
+    X(R_FORM, T_SYNTAX CMD F_EXPECTED "= or ? after the" F_COMMAND " name")                    \
     X(R_NO_VALUE, T_SYNTAX NAME " takes no value")                                           \
     X(R_NEEDS_VALUE, T_SYNTAX NAME " needs =<value> to set it or ? to read it")              \
-    X(R_EMPTY, T_VALUE CMD WHAT " is empty")                                                 \
+    X(R_EMPTY, T_VALUE CMD WHAT F_EMPTY)                                                 \
     X(R_LONG, T_RANGE CMD WHAT " is " NUM F_CHAR "s, at most " MAX)                          \
     X(R_LONG_SECRET, T_RANGE CMD WHAT F_LONGER MAX F_CHAR "s")                               \
-    X(R_BAD_SECRET, T_VALUE CMD WHAT " holds a" F_CHAR " that" F_IS_NOT "allowed" USE)       \
-    X(R_BAD_CHAR, T_VALUE CMD WHAT F_CHAR " " NUM " (0x" HEX ")" F_IS_NOT "allowed" USE)     \
-    X(R_NO_COMMA, T_VALUE CMD "expected <host>,<port>")                                      \
-    X(R_PORT_EMPTY, T_VALUE CMD "port is empty")                                             \
-    X(R_PORT_NAN, T_VALUE CMD "port " QUOTE F_IS_NOT "a number")                             \
-    X(R_PORT_RANGE, T_RANGE CMD "port " QUOTE F_IS_NOT "in 1..65535")                        \
-    X(R_BUSY, T_BUSY F_UPDATE "running: try again when it has ended")                        \
+    X(R_BAD_SECRET, T_VALUE CMD WHAT " holds a" F_CHAR " that" F_NOT_ALLOWED USE)       \
+    X(R_BAD_CHAR, T_VALUE CMD WHAT F_CHAR " " NUM " (0x" HEX ")" F_NOT_ALLOWED USE)     \
+    X(R_NO_COMMA, T_VALUE CMD F_EXPECTED "<host>,<port>")                                      \
+    X(R_PORT_EMPTY, T_VALUE CMD "port" F_EMPTY)                                             \
+    X(R_PORT_NAN, T_VALUE CMD F_PORT QUOTE F_IS_NOT "a number")                             \
+    X(R_PORT_RANGE, T_RANGE CMD F_PORT QUOTE F_IS_NOT "in 1..65535")                        \
+    X(R_BUSY, T_BUSY F_RUNNING "try again when it has ended")                        \
     X(R_BUSY_F9, T_BUSY F_UPDATE "already running")                                          \
-    X(R_BUSY_CONFIG, T_BUSY F_UPDATE "running: configuration not applied")                   \
+    X(R_BUSY_CONFIG, T_BUSY F_RUNNING "configuration not applied")                   \
     X(R_STORE, T_STORE "settings not saved: the settings store failed")                      \
-    X(R_F9_LEN, T_VALUE "F9 " F_DOWNLINK " must be 2 bytes, got " NUM)                       \
+    X(R_F9_LEN, T_VALUE "F9 " F_DOWNLINK F_MUST "be 2 bytes, got " NUM)                       \
     X(R_F9_VALUE, T_VALUE "F9 " F_DOWNLINK ": value 0x" HEX " unknown (F9 01 starts an update)") \
-    X(R_LIST, T_SYNTAX F_CONFIG " must look like [AT+...;AT+...]")                           \
-    X(R_LAST, T_SYNTAX NAME " must be the last" F_COMMAND)                                   \
-    X(R_QUERY, T_SYNTAX CMD "a query" F_IS_NOT "allowed in a " F_DOWNLINK)                   \
+    X(R_LIST, T_SYNTAX F_CONFIG F_MUST "look like [AT+...;AT+...]")                           \
+    X(R_LAST, T_SYNTAX NAME F_MUST "be the last" F_COMMAND)                                   \
+    X(R_QUERY, T_SYNTAX CMD "a query" F_NOT_ALLOWED " in a " F_DOWNLINK)                   \
     X(R_NO_CMD, T_SYNTAX F_CONFIG " holds no" F_COMMAND)                                     \
     X(R_NOT_JSON, T_SYNTAX F_DOWNLINK F_IS_NOT F_JSON "object")                              \
     X(R_TWICE, T_SYNTAX F_CONFIG " appears more than once")                                  \
@@ -157,8 +171,6 @@ static const cmd_def_t cmd_defs[] = {
 
 #define CMD_COUNT (sizeof cmd_defs / sizeof cmd_defs[0])
 #define CMD_UPGRADE (&cmd_defs[CMD_COUNT - 1u])
-
-static const char hex_digits[] = "0123456789abcdef";
 
 /* Character sets, one bit each for 0x20..0x7F: */
 #define SET_HOST 0u /* a host: letters, digits . - _ : */
@@ -252,12 +264,14 @@ static void wipe(void *p, size_t n)
     }
 }
 
-/* Append b as two lower-case hex digits. */
+/* Append the byte b as two lower-case hex digits (the first two of the
+ * digits ota_crc32_to_tb_hex() writes, which start with the lowest byte). */
 static void sb_hex(ota_sb_t *sb, unsigned b)
 {
-    char t[2] = {hex_digits[(b >> 4) & 0xFu], hex_digits[b & 0xFu]};
+    char t[9];
 
-    ota_sb_mem(sb, t, sizeof t);
+    ota_crc32_to_tb_hex(b, t);
+    ota_sb_mem(sb, t, 2u);
 }
 
 static void sb_json_chars(ota_sb_t *sb, const char *s);
