@@ -105,14 +105,14 @@ static const struct {
     X(X_LONGER, " is longer than ")                                                          \
     X(X_FW_START, "{\"IMEI\":" IMEI ",\"Message\":\"OTA Update ")                              \
     X(X_FW_TV, "Firmware Title: " ARG1 " Ver: " ARG2)                                        \
-    X(X_FW_OK, F_FW_START "OK, " F_FW_TV "\"}")                                               \
-    X(X_FW_BACK, F_FW_START "failed, rolled back, " F_FW_TV ": " ARG3 "\"}")                  \
     X(X_NOT_ALLOWED, F_IS_NOT "allowed")                                                     \
     X(X_MUST, " must ")                                                                      \
     X(X_EMPTY, " is empty")                                                                  \
     X(X_RUNNING, F_UPDATE "running: ")                                                       \
     X(X_PORT, "port ")                                                                       \
     X(X_EXPECTED, "expected ")                                                               \
+    X(X_FW_OK, F_FW_START "OK, " F_FW_TV "\"}")                                               \
+    X(X_FW_BACK, F_FW_START "failed, rolled back, " F_FW_TV ": " ARG3 "\"}")                  \
     X(X_USE_HOST, ": use letters, digits . - _ :")                                           \
     X(X_USE_TEXT, ": use printable ASCII, no space \" ; \\")                                 \
     X(R_NOT_AT, T_UNKNOWN "not an AT" F_COMMAND ": " QUOTE)                                  \
@@ -148,6 +148,8 @@ static const struct {
 #define TEXT_ID(id, text) id,
 #define TEXT_STR(id, text) text "\0"
 enum { TEXTS(TEXT_ID) TEXT_COUNT };
+/* The fragments come first, in the order of their codes F_*. */
+typedef char ota_at_fragment_check[(X_IS_NOT == 0 && X_EXPECTED == 0x1F - FRAG0) ? 1 : -1];
 static const char texts[] = TEXTS(TEXT_STR);
 
 /* One command. */
