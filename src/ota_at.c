@@ -194,6 +194,7 @@ typedef struct {
  * quote (or the strings of a message). */
 typedef struct {
     ota_sb_t sb;
+    const cmd_def_t *d; /* the command the reason is about */
     span_t q;
     const char *const *args;
 } why_t;
@@ -290,16 +291,17 @@ static const char *text_at(unsigned id)
     return t;
 }
 
-/* Append text t (see TEXTS) for command d and number a. */
-static void put(why_t *why, const char *t, const cmd_def_t *d, size_t a)
+/* Append text t (see TEXTS) for command why->d and number a. */
+static void put(why_t *why, const char *t, size_t a)
 {
     ota_sb_t *sb = &why->sb;
+    const cmd_def_t *d = why->d;
     size_t i;
 
     for (; *t != '\0'; t++) {
         unsigned c = (unsigned char)*t;
         if (c >= FRAG0 && c < 0x20u) {
-            put(why, text_at(c - FRAG0), d, a);
+            put(why, text_at(c - FRAG0), a);
             continue;
         }
         switch (c) {
@@ -337,7 +339,7 @@ static void put(why_t *why, const char *t, const cmd_def_t *d, size_t a)
             sb_json_chars(sb, why->args[c - 9u]);
             break;
         case 7u: /* USE */
-            put(why, text_at(d->kind == K_SERVER ? X_USE_HOST : X_USE_TEXT), d, a);
+            put(why, text_at(d->kind == K_SERVER ? X_USE_HOST : X_USE_TEXT), a);
             break;
         default:
             ota_sb_mem(sb, t, 1u);
@@ -346,12 +348,13 @@ static void put(why_t *why, const char *t, const cmd_def_t *d, size_t a)
     }
 }
 
-/* Write reason id (see TEXTS) for command d and number a; return its outcome. */
-static unsigned fail(why_t *why, unsigned id, const cmd_def_t *d, size_t a)
+/* Write reason id (see TEXTS) for command why->d and number a; return its
+ * outcome. */
+static unsigned fail(why_t *why, unsigned id, size_t a)
 {
     const char *t = text_at(id);
 
-    put(why, t + 1, d, a);
+    put(why, t + 1, a);
     return (unsigned char)t[0];
 }
 
@@ -374,7 +377,7 @@ static unsigned parse_cmd(const char *p, size_t n, at_cmd_t *c, why_t *why)
         return E_NONE;
     }
     if (n < 3u || !word_eq(p, 2u, "AT") || p[2] != '+') {
-        return fail(why, R_NOT_AT, NULL, NAME_SHOWN);
+        return fail(why, R_NOT_AT, NAME_SHOWN);
     }
     while (k < n && is_alnum(p[k])) {
         k++;
@@ -383,27 +386,28 @@ static unsigned parse_cmd(const char *p, size_t n, at_cmd_t *c, why_t *why)
         if (d == CMD_UPGRADE) {
             why->q.p = p + 3;
             why->q.n = k - 3u;
-            return fail(why, R_UNKNOWN, NULL, NAME_SHOWN);
+            return fail(why, R_UNKNOWN, NAME_SHOWN);
         }
     }
     c->d = d;
+    why->d = d;
     /* The rest: "", "?", "=?" or "=<value>" (blanks before them are ignored). */
     rest = trim(p + k, n - k);
     if (rest.n != 0u) {
         if (rest.n - (rest.p[0] == '=' ? 1u : 0u) == 1u && rest.p[rest.n - 1u] == '?') {
             c->form = FORM_QUERY;
         } else if (rest.p[0] != '=') {
-            return fail(why, R_FORM, d, 0u);
+            return fail(why, R_FORM, 0u);
         } else {
             c->form = FORM_SET;
             c->v = trim(rest.p + 1, rest.n - 1u);
         }
     }
     if (d->kind == K_UPGRADE && c->form == FORM_SET) {
-        return fail(why, R_NO_VALUE, d, 0u);
+        return fail(why, R_NO_VALUE, 0u);
     }
     if (d->kind != K_UPGRADE && c->form == FORM_RUN) {
-        return fail(why, R_NEEDS_VALUE, d, 0u);
+        return fail(why, R_NEEDS_VALUE, 0u);
     }
     return E_NONE;
 }
@@ -422,23 +426,23 @@ static unsigned check_text(const cmd_def_t *d, span_t v, why_t *why)
         bad++;
     }
     if (v.n == 0u) {
-        return fail(why, R_EMPTY, d, 0u);
+        return fail(why, R_EMPTY, 0u);
     }
     if (v.n >= d->cap) {
-        return fail(why, d->kind == K_PASS ? R_LONG_SECRET : R_LONG, d, v.n);
+        return fail(why, d->kind == K_PASS ? R_LONG_SECRET : R_LONG, v.n);
     }
     if (bad == v.n) {
         return E_NONE;
     }
     if (d->kind == K_PASS) {
-        return fail(why, R_BAD_SECRET, d, 0u);
+        return fail(why, R_BAD_SECRET, 0u);
     }
     why->q.p = v.p + bad;
-    return fail(why, R_BAD_CHAR, d, bad + 1u);
+    return fail(why, R_BAD_CHAR, bad + 1u);
 }
 
 /* Decimal port 1..65535. */
-static unsigned check_port(const cmd_def_t *d, span_t v, uint16_t *port, why_t *why)
+static unsigned check_port(span_t v, uint16_t *port, why_t *why)
 {
     uint32_t n = 0u;
     size_t i;
@@ -448,13 +452,13 @@ static unsigned check_port(const cmd_def_t *d, span_t v, uint16_t *port, why_t *
     }
     why->q = v;
     if (v.n == 0u) {
-        return fail(why, R_PORT_EMPTY, d, 0u);
+        return fail(why, R_PORT_EMPTY, 0u);
     }
     if (i != v.n) {
-        return fail(why, R_PORT_NAN, d, 8u);
+        return fail(why, R_PORT_NAN, 8u);
     }
     if (n < 1u || n > 65535u) {
-        return fail(why, R_PORT_RANGE, d, 8u);
+        return fail(why, R_PORT_RANGE, 8u);
     }
     *port = (uint16_t)n;
     return E_NONE;
@@ -484,13 +488,13 @@ static unsigned apply(ota_settings_t *w, const at_cmd_t *c, why_t *why)
                 comma--;
             }
             if (comma == 0u) {
-                return fail(why, R_NO_COMMA, d, 0u);
+                return fail(why, R_NO_COMMA, 0u);
             }
             v = trim(v.p, comma - 1u);
         }
         e = check_text(d, v, why);
         if (e == E_NONE && d->kind == K_SERVER) {
-            e = check_port(d, trim(c->v.p + comma, c->v.n - comma), &w->port, why);
+            e = check_port(trim(c->v.p + comma, c->v.n - comma), &w->port, why);
         }
     }
     if (e == E_NONE) {
@@ -559,7 +563,7 @@ static unsigned change(ota_at_t *at, const at_cmd_t *c, size_t len, unsigned bus
     unsigned e;
 
     if (busy != 0u && at->busy) {
-        return fail(why, busy, NULL, 0u);
+        return fail(why, busy, 0u);
     }
     memcpy(&at->work, at->settings, sizeof at->work);
     e = (c != NULL) ? apply(&at->work, c, why) : config_list(at, len, why);
@@ -567,7 +571,7 @@ static unsigned change(ota_at_t *at, const at_cmd_t *c, size_t len, unsigned bus
         if (ota_settings_save(at->store, &at->work) == OTA_OK) {
             memcpy(at->settings, &at->work, sizeof at->work);
         } else {
-            e = fail(why, R_STORE, NULL, 0u);
+            e = fail(why, R_STORE, 0u);
         }
     }
     wipe(&at->work, sizeof at->work);
@@ -667,7 +671,7 @@ static unsigned config_list(ota_at_t *at, size_t len, why_t *why)
     bool upgrade = false;
 
     if (all.n < 2u || all.p[0] != '[' || all.p[all.n - 1u] != ']') {
-        return fail(why, R_LIST, NULL, 0u);
+        return fail(why, R_LIST, 0u);
     }
     end = all.p + all.n - 1u; /* the ']' */
     while (p < end) {
@@ -683,11 +687,12 @@ static unsigned config_list(ota_at_t *at, size_t len, why_t *why)
             continue; /* empty items are skipped, as Dragino's strtok does */
         }
         if (upgrade) { /* something follows it */
-            return fail(why, R_LAST, CMD_UPGRADE, 0u);
+            why->d = CMD_UPGRADE;
+            return fail(why, R_LAST, 0u);
         }
         e = parse_cmd(item.p, item.n, &c, why);
         if (e == E_NONE && c.form == FORM_QUERY) {
-            e = fail(why, R_QUERY, c.d, 0u);
+            e = fail(why, R_QUERY, 0u);
         }
         if (e == E_NONE) {
             e = apply(&at->work, &c, why);
@@ -698,7 +703,7 @@ static unsigned config_list(ota_at_t *at, size_t len, why_t *why)
         upgrade = (c.d == CMD_UPGRADE);
         count++;
     }
-    return (count == 0u) ? fail(why, R_NO_CMD, NULL, 0u) : E_NONE;
+    return (count == 0u) ? fail(why, R_NO_CMD, 0u) : E_NONE;
 }
 
 /* A JSON object: its Config member, unescaped into at->text, then applied.
@@ -712,23 +717,23 @@ static unsigned downlink_json(ota_at_t *at, const uint8_t *d, size_t n, why_t *w
     unsigned e;
 
     if (ota_json_parse((const char *)d, n, &root) != OTA_OK || root.type != OTA_JSON_OBJECT) {
-        return fail(why, R_NOT_JSON, NULL, 0u);
+        return fail(why, R_NOT_JSON, 0u);
     }
     st = ota_json_get(&root, "Config", &v);
     if (st == OTA_ERR_NOT_FOUND) {
         return E_UNKNOWN;
     }
     if (st != OTA_OK) {
-        return fail(why, R_TWICE, NULL, 0u);
+        return fail(why, R_TWICE, 0u);
     }
     if (v.type != OTA_JSON_STRING) {
-        return fail(why, R_NOT_STRING, NULL, 0u);
+        return fail(why, R_NOT_STRING, 0u);
     }
     st = ota_json_string(&v, at->text, sizeof at->text, &len);
     if (st == OTA_ERR_NOSPACE) {
-        e = fail(why, R_TOO_LONG, NULL, OTA_CFG_AT_CONFIG_MAX);
+        e = fail(why, R_TOO_LONG, OTA_CFG_AT_CONFIG_MAX);
     } else if (st != OTA_OK) {
-        e = fail(why, R_BAD_STRING, NULL, 0u);
+        e = fail(why, R_BAD_STRING, 0u);
     } else {
         e = change(at, NULL, len, R_BUSY_CONFIG, why);
     }
@@ -757,9 +762,9 @@ ota_status_t ota_at_downlink(ota_at_t *at, const uint8_t *data, size_t len, char
     if (len != 0u && data[0] == 0xF9u) {
         why.q.p = (const char *)&data[1];
         if (len != 2u) {
-            e = fail(&why, R_F9_LEN, NULL, len);
+            e = fail(&why, R_F9_LEN, len);
         } else if (data[1] != 0x01u) {
-            e = fail(&why, R_F9_VALUE, NULL, 0u);
+            e = fail(&why, R_F9_VALUE, 0u);
         } else {
             e = change_flag(at, FORM_RUN, R_BUSY_F9, &why);
         }
@@ -837,7 +842,7 @@ static ota_status_t message(char *buf, size_t cap, const char *const *args, unsi
     if (id == 0u) {
         ota_tb_status_msg(&w.sb, args[0], code, args[1]);
     } else {
-        put(&w, text_at(id), NULL, 0u);
+        put(&w, text_at(id), 0u);
     }
     if (w.sb.over) { /* whole or nothing */
         buf[0] = '\0';

@@ -183,25 +183,17 @@ void ota_settings_defaults(ota_settings_t *s, const char *fw_title, const char *
 static ota_status_t read_copy(const ota_store_t *store, unsigned idx, uint8_t rec[REC_SIZE],
                               copy_t *c)
 {
-    size_t i = 1u;
-
-    c->what = COPY_DATA;
-    c->seq = 0u;
     if (store->read(store->ctx, idx * REC_SIZE, rec, REC_SIZE) != 0) {
         return OTA_ERR_PORT;
     }
     c->seq = get_le32(&rec[OFF_SEQ]);
+    c->what = COPY_DATA;
     if (ota_crc32(0u, rec, REC_SIZE) == CRC_RESIDUE && memcmp(rec, "CSET", 4u) == 0 &&
         (unsigned)(rec[OFF_LAYOUT] - 1u) < SET_LAYOUT && rec[OFF_LAYOUT + 1u] == 0u &&
         terminated(rec, SIDE_RECORD) && (rec[OFF_PORT] | rec[OFF_PORT + 1u]) != 0u) {
         c->what = COPY_VALID;
-        return OTA_OK;
-    }
-    while (i < REC_SIZE && rec[i] == rec[0]) {
-        i++;
-    }
-    if (i == REC_SIZE && (uint8_t)(rec[0] + 1u) <= 1u) { /* 0xFF or 0x00 */
-        c->what = COPY_BLANK;
+    } else if ((uint8_t)(rec[0] + 1u) <= 1u && memcmp(rec, rec + 1, REC_SIZE - 1u) == 0) {
+        c->what = COPY_BLANK; /* every byte 0x00, or every byte 0xFF */
     }
     return OTA_OK;
 }
