@@ -129,29 +129,22 @@ static bool store_ok(const ota_store_t *store)
            store->size >= 2u * REC_SIZE;
 }
 
-/* Does every string of base (settings or record: side) end within its array? */
-static bool terminated(const uint8_t *base, unsigned side)
-{
-    size_t i;
-
-    for (i = 0u; i < FIELD_COUNT; i++) {
-        if (memchr(base + set_fields[i].at[side], 0, set_fields[i].len) == NULL) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* Copy every string from src to dst (zeroed before), dst being side `side`
- * (the strings of src are terminated). */
-static void copy_strings(uint8_t *dst, unsigned side, const uint8_t *src)
+/* Do the strings of src (side `side` ^ 1) all end within their arrays? If
+ * so and dst (side `side`, zeroed before) is not NULL, copy them into dst. */
+static bool strings(uint8_t *dst, unsigned side, const uint8_t *src)
 {
     size_t i;
 
     for (i = 0u; i < FIELD_COUNT; i++) {
         const char *s = (const char *)src + set_fields[i].at[side ^ 1u];
-        memcpy(dst + set_fields[i].at[side], s, strlen(s) + 1u);
+        if (memchr(s, 0, set_fields[i].len) == NULL) {
+            return false;
+        }
+        if (dst != NULL) {
+            memcpy(dst + set_fields[i].at[side], s, strlen(s) + 1u);
+        }
     }
+    return true;
 }
 
 static void copy_string(char *dst, size_t cap, const char *src)
@@ -190,7 +183,7 @@ static ota_status_t read_copy(const ota_store_t *store, unsigned idx, uint8_t re
     c->what = COPY_DATA;
     if (ota_crc32(0u, rec, REC_SIZE) == CRC_RESIDUE && memcmp(rec, "CSET", 4u) == 0 &&
         (unsigned)(rec[OFF_LAYOUT] - 1u) < SET_LAYOUT && rec[OFF_LAYOUT + 1u] == 0u &&
-        terminated(rec, SIDE_RECORD) && (rec[OFF_PORT] | rec[OFF_PORT + 1u]) != 0u) {
+        strings(NULL, SIDE_SETTINGS, rec) && (rec[OFF_PORT] | rec[OFF_PORT + 1u]) != 0u) {
         c->what = COPY_VALID;
     } else if ((uint8_t)(rec[0] + 1u) <= 1u && memcmp(rec, rec + 1, REC_SIZE - 1u) == 0) {
         c->what = COPY_BLANK; /* every byte 0x00, or every byte 0xFF */
@@ -216,7 +209,7 @@ static ota_status_t settings_io(const ota_store_t *store, ota_settings_t *out,
 
     if ((out == NULL && save_from == NULL) || !store_ok(store) ||
         (save_from != NULL &&
-         (save_from->port == 0u || !terminated((const uint8_t *)save_from, SIDE_SETTINGS)))) {
+         (save_from->port == 0u || !strings(NULL, SIDE_RECORD, (const uint8_t *)save_from)))) {
         return OTA_ERR_PARAM;
     }
     st = read_copy(store, 0u, rec, &c[0]);
@@ -247,7 +240,7 @@ static ota_status_t settings_io(const ota_store_t *store, ota_settings_t *out,
         memcpy(rec, "CSET\002", 5u); /* magic, layout 2 (LE16) */
         rec[OFF_FLAGS] = save_from->upgrade_pending ? (uint8_t)FLAG_UPGRADE : 0u;
         put_le32(&rec[OFF_SEQ], seq);
-        copy_strings(rec, SIDE_RECORD, (const uint8_t *)save_from);
+        (void)strings(rec, SIDE_RECORD, (const uint8_t *)save_from);
         put_le32(&rec[OFF_PORT], save_from->port); /* its upper half lands where the CRC goes */
         put_le32(&rec[OFF_CRC], ota_crc32(0u, rec, OFF_CRC));
         if (store->write(store->ctx, target * REC_SIZE, rec, REC_SIZE) != 0) {
@@ -262,7 +255,7 @@ static ota_status_t settings_io(const ota_store_t *store, ota_settings_t *out,
     }
     if (st == OTA_OK && out != NULL) {
         memset(out, 0, sizeof *out);
-        copy_strings((uint8_t *)out, SIDE_SETTINGS, rec);
+        (void)strings((uint8_t *)out, SIDE_SETTINGS, rec);
         out->port = (uint16_t)get_le32(&rec[OFF_PORT]); /* the low half: the CRC follows */
         /* Layout 1 reserved the flags byte: the flag reads as false. */
         out->upgrade_pending = rec[OFF_LAYOUT] == SET_LAYOUT && (rec[OFF_FLAGS] & FLAG_UPGRADE) != 0u;
