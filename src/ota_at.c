@@ -373,11 +373,11 @@ static unsigned parse_cmd(const char *p, size_t n, at_cmd_t *c, why_t *why)
     c->form = FORM_RUN;
     why->q.p = p;
     why->q.n = n;
-    if (word_eq(p, n, "AT")) {
-        return E_NONE;
-    }
-    if (n < 3u || !word_eq(p, 2u, "AT") || p[2] != '+') {
+    if (n < 2u || !word_eq(p, 2u, "AT") || (n > 2u && p[2] != '+')) {
         return fail(why, R_NOT_AT, NAME_SHOWN);
+    }
+    if (n == 2u) {
+        return E_NONE; /* plain AT */
     }
     while (k < n && is_alnum(p[k])) {
         k++;
@@ -533,7 +533,7 @@ static void query(const ota_settings_t *s, const cmd_def_t *d, ota_sb_t *out)
 
 static bool ready(const ota_at_t *at)
 {
-    return at != NULL && at->settings != NULL && at->store != NULL;
+    return at != NULL && at->settings != NULL; /* set with the store by ota_at_init() */
 }
 
 /* Same settings? (Field by field: the struct has padding.) */
