@@ -190,21 +190,16 @@ typedef struct {
     size_t n;
 } span_t;
 
-/* Where a reason (or a message) is written, and the user text it may
- * quote (or the strings of a message). */
+/* One command being handled (spans point into the caller's text), and
+ * where the reason of a refusal goes; or a message being built. */
 typedef struct {
     ota_sb_t sb;
-    const cmd_def_t *d; /* the command the reason is about */
-    span_t q;
-    const char *const *args;
+    const cmd_def_t *d; /* the command; NULL: plain AT */
+    uint8_t form;       /* FORM_* */
+    span_t v;           /* the value of FORM_SET */
+    span_t q;           /* user text a reason quotes */
+    const char *const *args; /* the strings of a message */
 } why_t;
-
-/* One parsed line: points into the caller's text. */
-typedef struct {
-    const cmd_def_t *d; /* NULL: plain AT */
-    uint8_t form;
-    span_t v; /* the value of FORM_SET */
-} at_cmd_t;
 
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                            */
@@ -362,15 +357,15 @@ static unsigned fail(why_t *why, unsigned id, size_t a)
 /* Parsing one command                                                      */
 /* ------------------------------------------------------------------------ */
 
-/* Parse a trimmed, non-empty line into c. */
-static unsigned parse_cmd(const char *p, size_t n, at_cmd_t *c, why_t *why)
+/* Parse a trimmed, non-empty line into why. */
+static unsigned parse_cmd(const char *p, size_t n, why_t *why)
 {
     const cmd_def_t *d;
     size_t k = 3u;
     span_t rest;
 
-    c->d = NULL;
-    c->form = FORM_RUN;
+    why->d = NULL;
+    why->form = FORM_RUN;
     why->q.p = p;
     why->q.n = n;
     if (n < 2u || !word_eq(p, 2u, "AT") || (n > 2u && p[2] != '+')) {
@@ -389,24 +384,23 @@ static unsigned parse_cmd(const char *p, size_t n, at_cmd_t *c, why_t *why)
             return fail(why, R_UNKNOWN, NAME_SHOWN);
         }
     }
-    c->d = d;
     why->d = d;
     /* The rest: "", "?", "=?" or "=<value>" (blanks before them are ignored). */
     rest = trim(p + k, n - k);
     if (rest.n != 0u) {
         if (rest.n - (rest.p[0] == '=' ? 1u : 0u) == 1u && rest.p[rest.n - 1u] == '?') {
-            c->form = FORM_QUERY;
+            why->form = FORM_QUERY;
         } else if (rest.p[0] != '=') {
             return fail(why, R_FORM, 0u);
         } else {
-            c->form = FORM_SET;
-            c->v = trim(rest.p + 1, rest.n - 1u);
+            why->form = FORM_SET;
+            why->v = trim(rest.p + 1, rest.n - 1u);
         }
     }
-    if (d->kind == K_UPGRADE && c->form == FORM_SET) {
+    if (d->kind == K_UPGRADE && why->form == FORM_SET) {
         return fail(why, R_NO_VALUE, 0u);
     }
-    if (d->kind != K_UPGRADE && c->form == FORM_RUN) {
+    if (d->kind != K_UPGRADE && why->form == FORM_RUN) {
         return fail(why, R_NEEDS_VALUE, 0u);
     }
     return E_NONE;
@@ -464,11 +458,11 @@ static unsigned check_port(span_t v, uint16_t *port, why_t *why)
     return E_NONE;
 }
 
-/* Apply a set or run form to the staged copy. */
-static unsigned apply(ota_settings_t *w, const at_cmd_t *c, why_t *why)
+/* Apply the set or run form of why to the staged copy. */
+static unsigned apply(ota_settings_t *w, why_t *why)
 {
-    const cmd_def_t *d = c->d;
-    span_t v = c->v;
+    const cmd_def_t *d = why->d;
+    span_t v = why->v;
     size_t comma = v.n;
     char *dst;
     unsigned e = E_NONE;
@@ -477,7 +471,7 @@ static unsigned apply(ota_settings_t *w, const at_cmd_t *c, why_t *why)
         return E_NONE; /* plain AT */
     }
     if (d->kind == K_UPGRADE) {
-        w->upgrade_pending = (c->form == FORM_RUN); /* FORM_SET: the update ended */
+        w->upgrade_pending = (why->form == FORM_RUN); /* FORM_SET: the update ended */
         return E_NONE;
     }
     if (d->kind == K_PASS && v.n == 4u && memcmp(v.p, "NULL", 4u) == 0) {
@@ -494,7 +488,7 @@ static unsigned apply(ota_settings_t *w, const at_cmd_t *c, why_t *why)
         }
         e = check_text(d, v, why);
         if (e == E_NONE && d->kind == K_SERVER) {
-            e = check_port(trim(c->v.p + comma, c->v.n - comma), &w->port, why);
+            e = check_port(trim(why->v.p + comma, why->v.n - comma), &w->port, why);
         }
     }
     if (e == E_NONE) {
@@ -554,11 +548,11 @@ static bool same_settings(const ota_settings_t *a, const ota_settings_t *b)
 
 static unsigned config_list(ota_at_t *at, size_t len, why_t *why);
 
-/* Apply c (NULL: the Config list of len characters in at->text) to a copy
- * of the settings, save it and make it live; nothing changes on a refusal
- * or if the save fails. busy: the reason while an update runs (0: allowed
- * then). */
-static unsigned change(ota_at_t *at, const at_cmd_t *c, size_t len, unsigned busy, why_t *why)
+/* Apply the command in why (or, if list, the Config list of len characters
+ * in at->text) to a copy of the settings, save it and make it live; nothing
+ * changes on a refusal or if the save fails. busy: the reason while an
+ * update runs (0: allowed then). */
+static unsigned change(ota_at_t *at, bool list, size_t len, unsigned busy, why_t *why)
 {
     unsigned e;
 
@@ -566,7 +560,7 @@ static unsigned change(ota_at_t *at, const at_cmd_t *c, size_t len, unsigned bus
         return fail(why, busy, 0u);
     }
     memcpy(&at->work, at->settings, sizeof at->work);
-    e = (c != NULL) ? apply(&at->work, c, why) : config_list(at, len, why);
+    e = list ? config_list(at, len, why) : apply(&at->work, why);
     if (e == E_NONE && !same_settings(&at->work, at->settings)) {
         if (ota_settings_save(at->store, &at->work) == OTA_OK) {
             memcpy(at->settings, &at->work, sizeof at->work);
@@ -581,11 +575,9 @@ static unsigned change(ota_at_t *at, const at_cmd_t *c, size_t len, unsigned bus
 /* A change of the upgrade flag: set (FORM_RUN) or cleared (FORM_SET). */
 static unsigned change_flag(ota_at_t *at, uint8_t form, unsigned busy, why_t *why)
 {
-    at_cmd_t c;
-
-    c.d = CMD_UPGRADE;
-    c.form = form;
-    return change(at, &c, 0u, busy, why);
+    why->d = CMD_UPGRADE;
+    why->form = form;
+    return change(at, false, 0u, busy, why);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -595,7 +587,6 @@ static unsigned change_flag(ota_at_t *at, uint8_t form, unsigned busy, why_t *wh
 ota_status_t ota_at_exec(ota_at_t *at, const char *line, size_t len, char *reply, size_t cap)
 {
     why_t out;
-    at_cmd_t c;
     span_t s;
     unsigned e;
 
@@ -608,11 +599,11 @@ ota_status_t ota_at_exec(ota_at_t *at, const char *line, size_t len, char *reply
         return OTA_OK;
     }
     /* The reason of a refusal, or a query's value, goes first. */
-    e = parse_cmd(s.p, s.n, &c, &out);
-    if (e == E_NONE && c.form == FORM_QUERY) {
-        query(at->settings, c.d, &out.sb);
-    } else if (e == E_NONE && c.d != NULL) {
-        e = change(at, &c, 0u, R_BUSY, &out);
+    e = parse_cmd(s.p, s.n, &out);
+    if (e == E_NONE && out.form == FORM_QUERY) {
+        query(at->settings, out.d, &out.sb);
+    } else if (e == E_NONE && out.d != NULL) {
+        e = change(at, false, 0u, R_BUSY, &out);
     }
     if (out.sb.len != 0u) {
         ota_sb_str(&out.sb, "\r\n");
@@ -675,7 +666,6 @@ static unsigned config_list(ota_at_t *at, size_t len, why_t *why)
     }
     end = all.p + all.n - 1u; /* the ']' */
     while (p < end) {
-        at_cmd_t c;
         unsigned e;
         const char *q = p;
         while (q < end && *q != ';') {
@@ -690,17 +680,17 @@ static unsigned config_list(ota_at_t *at, size_t len, why_t *why)
             why->d = CMD_UPGRADE;
             return fail(why, R_LAST, 0u);
         }
-        e = parse_cmd(item.p, item.n, &c, why);
-        if (e == E_NONE && c.form == FORM_QUERY) {
+        e = parse_cmd(item.p, item.n, why);
+        if (e == E_NONE && why->form == FORM_QUERY) {
             e = fail(why, R_QUERY, 0u);
         }
         if (e == E_NONE) {
-            e = apply(&at->work, &c, why);
+            e = apply(&at->work, why);
         }
         if (e != E_NONE) {
             return (e == E_UNKNOWN) ? E_SYNTAX : e; /* inside a Config it is ours to refuse */
         }
-        upgrade = (c.d == CMD_UPGRADE);
+        upgrade = (why->d == CMD_UPGRADE);
         count++;
     }
     return (count == 0u) ? fail(why, R_NO_CMD, 0u) : E_NONE;
@@ -735,7 +725,7 @@ static unsigned downlink_json(ota_at_t *at, const uint8_t *d, size_t n, why_t *w
     } else if (st != OTA_OK) {
         e = fail(why, R_BAD_STRING, 0u);
     } else {
-        e = change(at, NULL, len, R_BUSY_CONFIG, why);
+        e = change(at, true, len, R_BUSY_CONFIG, why);
     }
     wipe(at->text, sizeof at->text);
     return e;
