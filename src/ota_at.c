@@ -22,8 +22,8 @@
 #include "ota_json.h"
 #include "ota_tb.h"
 
-/* What a line asks for. */
-enum { FORM_RUN, FORM_QUERY, FORM_SET };
+/* What a line asks for (FORM_NONE: no line parsed yet). */
+enum { FORM_RUN, FORM_QUERY, FORM_SET, FORM_NONE };
 
 /* Kinds of commands. */
 enum { K_SERVER, K_TEXT, K_PASS, K_UPGRADE };
@@ -658,13 +658,13 @@ static unsigned config_list(ota_at_t *at, size_t len, why_t *why)
     span_t all = trim(at->text, len);
     const char *p = all.p + 1;
     const char *end;
-    unsigned count = 0u;
-    bool upgrade = false;
 
     if (all.n < 2u || all.p[0] != '[' || all.p[all.n - 1u] != ']') {
         return fail(why, R_LIST, 0u);
     }
     end = all.p + all.n - 1u; /* the ']' */
+    why->d = NULL;
+    why->form = FORM_NONE;
     while (p < end) {
         unsigned e;
         const char *q = p;
@@ -676,8 +676,7 @@ static unsigned config_list(ota_at_t *at, size_t len, why_t *why)
         if (item.n == 0u) {
             continue; /* empty items are skipped, as Dragino's strtok does */
         }
-        if (upgrade) { /* something follows it */
-            why->d = CMD_UPGRADE;
+        if (why->d == CMD_UPGRADE) { /* something follows it */
             return fail(why, R_LAST, 0u);
         }
         e = parse_cmd(item.p, item.n, why);
@@ -690,10 +689,8 @@ static unsigned config_list(ota_at_t *at, size_t len, why_t *why)
         if (e != E_NONE) {
             return (e == E_UNKNOWN) ? E_SYNTAX : e; /* inside a Config it is ours to refuse */
         }
-        upgrade = (why->d == CMD_UPGRADE);
-        count++;
     }
-    return (count == 0u) ? fail(why, R_NO_CMD, 0u) : E_NONE;
+    return (why->form == FORM_NONE) ? fail(why, R_NO_CMD, 0u) : E_NONE;
 }
 
 /* A JSON object: its Config member, unescaped into at->text, then applied.
