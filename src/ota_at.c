@@ -68,7 +68,10 @@ static const struct {
 #define ARG1 "\012"  /* args[1], args[2], args[3] as JSON string characters */
 #define ARG2 "\013"
 #define ARG3 "\014"
-/* and 0x10 + i fragment i: */
+/* and FRAG0 + i fragment i: */
+#define F_IS "\015"
+#define F_NOT "\016"
+#define F_VALUE "\017"
 #define F_IS_NOT "\020"
 #define F_CHAR "\021"
 #define F_CONFIG "\022"
@@ -85,7 +88,7 @@ static const struct {
 #define F_RUNNING "\035"
 #define F_PORT "\036"
 #define F_EXPECTED "\037"
-#define FRAG0 0x10u
+#define FRAG0 0x0Du
 
 #define T_UNKNOWN "\001"
 #define T_SYNTAX "\002"
@@ -95,19 +98,22 @@ static const struct {
 #define T_STORE "\006"
 
 #define TEXTS(X)                                                                             \
-    X(X_IS_NOT, " is not ")                                                                  \
+    X(X_IS, " is ")                                                                          \
+    X(X_NOT, "not ")                                                                         \
+    X(X_VALUE, "value")                                                                      \
+    X(X_IS_NOT, F_IS F_NOT)                                                                  \
     X(X_CHAR, " character")                                                                  \
     X(X_CONFIG, "Config")                                                                    \
     X(X_COMMAND, " command")                                                                 \
-    X(X_UPDATE, "an update is ")                                                             \
+    X(X_UPDATE, "an update" F_IS)                                                             \
     X(X_DOWNLINK, "downlink")                                                                \
     X(X_JSON, "a valid JSON ")                                                               \
-    X(X_LONGER, " is longer than ")                                                          \
+    X(X_LONGER, F_IS "longer than ")                                                          \
     X(X_FW_START, "{\"IMEI\":" IMEI ",\"Message\":\"OTA Update ")                              \
     X(X_FW_TV, "Firmware Title: " ARG1 " Ver: " ARG2)                                        \
     X(X_NOT_ALLOWED, F_IS_NOT "allowed")                                                     \
     X(X_MUST, " must ")                                                                      \
-    X(X_EMPTY, " is empty")                                                                  \
+    X(X_EMPTY, F_IS "empty")                                                                  \
     X(X_RUNNING, F_UPDATE "running: ")                                                       \
     X(X_PORT, "port ")                                                                       \
     X(X_EXPECTED, "expected ")                                                               \
@@ -115,13 +121,13 @@ static const struct {
     X(X_FW_BACK, F_FW_START "failed, rolled back, " F_FW_TV ": " ARG3 "\"}")                  \
     X(X_USE_HOST, ": use letters, digits . - _ :")                                           \
     X(X_USE_TEXT, ": use printable ASCII, no space \" ; \\")                                 \
-    X(R_NOT_AT, T_UNKNOWN "not an AT" F_COMMAND ": " QUOTE)                                  \
+    X(R_NOT_AT, T_UNKNOWN F_NOT "an AT" F_COMMAND ": " QUOTE)                                  \
     X(R_UNKNOWN, T_UNKNOWN "unknown" F_COMMAND " AT+" QUOTE)                                 \
     X(R_FORM, T_SYNTAX CMD F_EXPECTED "= or ? after the" F_COMMAND " name")                    \
-    X(R_NO_VALUE, T_SYNTAX NAME " takes no value")                                           \
-    X(R_NEEDS_VALUE, T_SYNTAX NAME " needs =<value> to set it or ? to read it")              \
+    X(R_NO_VALUE, T_SYNTAX NAME " takes no " F_VALUE)                                           \
+    X(R_NEEDS_VALUE, T_SYNTAX NAME " needs =<" F_VALUE "> to set it or ? to read it")              \
     X(R_EMPTY, T_VALUE CMD WHAT F_EMPTY)                                                 \
-    X(R_LONG, T_RANGE CMD WHAT " is " NUM F_CHAR "s, at most " MAX)                          \
+    X(R_LONG, T_RANGE CMD WHAT F_IS NUM F_CHAR "s, at most " MAX)                          \
     X(R_LONG_SECRET, T_RANGE CMD WHAT F_LONGER MAX F_CHAR "s")                               \
     X(R_BAD_SECRET, T_VALUE CMD WHAT " holds a" F_CHAR " that" F_NOT_ALLOWED USE)       \
     X(R_BAD_CHAR, T_VALUE CMD WHAT F_CHAR " " NUM " (0x" HEX ")" F_NOT_ALLOWED USE)     \
@@ -131,10 +137,10 @@ static const struct {
     X(R_PORT_RANGE, T_RANGE CMD F_PORT QUOTE F_IS_NOT "in 1..65535")                        \
     X(R_BUSY, T_BUSY F_RUNNING "try again when it has ended")                        \
     X(R_BUSY_F9, T_BUSY F_UPDATE "already running")                                          \
-    X(R_BUSY_CONFIG, T_BUSY F_RUNNING "configuration not applied")                   \
-    X(R_STORE, T_STORE "settings not saved: the settings store failed")                      \
+    X(R_BUSY_CONFIG, T_BUSY F_RUNNING "configuration " F_NOT "applied")                   \
+    X(R_STORE, T_STORE "settings " F_NOT "saved: the settings store failed")                      \
     X(R_F9_LEN, T_VALUE "F9 " F_DOWNLINK F_MUST "be 2 bytes, got " NUM)                       \
-    X(R_F9_VALUE, T_VALUE "F9 " F_DOWNLINK ": value 0x" HEX " unknown (F9 01 starts an update)") \
+    X(R_F9_VALUE, T_VALUE "F9 " F_DOWNLINK ": " F_VALUE " 0x" HEX " unknown (F9 01 starts an update)") \
     X(R_LIST, T_SYNTAX F_CONFIG F_MUST "look like [AT+...;AT+...]")                           \
     X(R_LAST, T_SYNTAX NAME F_MUST "be the last" F_COMMAND)                                   \
     X(R_QUERY, T_SYNTAX CMD "a query" F_NOT_ALLOWED " in a " F_DOWNLINK)                   \
@@ -149,7 +155,7 @@ static const struct {
 #define TEXT_STR(id, text) text "\0"
 enum { TEXTS(TEXT_ID) TEXT_COUNT };
 /* The fragments come first, in the order of their codes F_*. */
-typedef char ota_at_fragment_check[(X_IS_NOT == 0 && X_EXPECTED == 0x1F - FRAG0) ? 1 : -1];
+typedef char ota_at_fragment_check[(X_IS == 0 && X_EXPECTED == 0x1F - FRAG0) ? 1 : -1];
 static const char texts[] = TEXTS(TEXT_STR);
 
 /* One command. */
@@ -415,24 +421,19 @@ static unsigned parse_cmd(const char *p, size_t n, why_t *why)
 static unsigned check_text(const cmd_def_t *d, span_t v, why_t *why)
 {
     size_t bad = 0u;
+    bool secret = (d->kind == K_PASS);
 
     while (bad < v.n && char_ok(v.p[bad], d->kind == K_SERVER ? SET_HOST : SET_TEXT)) {
         bad++;
     }
+    why->q.p = v.p + bad;
     if (v.n == 0u) {
         return fail(why, R_EMPTY, 0u);
     }
     if (v.n >= d->cap) {
-        return fail(why, d->kind == K_PASS ? R_LONG_SECRET : R_LONG, v.n);
+        return fail(why, secret ? R_LONG_SECRET : R_LONG, v.n);
     }
-    if (bad == v.n) {
-        return E_NONE;
-    }
-    if (d->kind == K_PASS) {
-        return fail(why, R_BAD_SECRET, 0u);
-    }
-    why->q.p = v.p + bad;
-    return fail(why, R_BAD_CHAR, bad + 1u);
+    return (bad == v.n) ? E_NONE : fail(why, secret ? R_BAD_SECRET : R_BAD_CHAR, bad + 1u);
 }
 
 /* Decimal port 1..65535. */
@@ -445,17 +446,11 @@ static unsigned check_port(span_t v, uint16_t *port, why_t *why)
         n = (n > 65535u) ? n : n * 10u + (uint32_t)(v.p[i] - '0');
     }
     why->q = v;
-    if (v.n == 0u) {
-        return fail(why, R_PORT_EMPTY, 0u);
+    if (v.n != 0u && i == v.n && n >= 1u && n <= 65535u) {
+        *port = (uint16_t)n;
+        return E_NONE;
     }
-    if (i != v.n) {
-        return fail(why, R_PORT_NAN, 8u);
-    }
-    if (n < 1u || n > 65535u) {
-        return fail(why, R_PORT_RANGE, 8u);
-    }
-    *port = (uint16_t)n;
-    return E_NONE;
+    return fail(why, (v.n == 0u) ? R_PORT_EMPTY : (i != v.n) ? R_PORT_NAN : R_PORT_RANGE, 8u);
 }
 
 /* Apply the set or run form of why to the staged copy. */
@@ -790,12 +785,12 @@ static size_t utf8_len(const unsigned char *s)
 
 /* Append the characters of a JSON string (no quotes): escapes, valid
  * UTF-8 kept, anything else as U+FFFD. A message that does not fit is
- * dropped whole (msg_result), so an escape cut in half never shows. */
+ * dropped whole (see message()), so an escape cut in half never shows. */
 static void sb_json_chars(ota_sb_t *sb, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
 
-    while (p != NULL && *p != '\0' && !sb->over) {
+    while (p != NULL && *p != '\0') {
         unsigned char c = *p;
         size_t n = 1u;
         if (c == '"' || c == '\\') {
