@@ -34,6 +34,7 @@
 #include "cellota/ota_crc32.h"
 #include "cellota/ota_settings.h"
 
+#define SET_MAGIC 0x54455343u /* "CSET" read as a little-endian number */
 #define SET_LAYOUT 2u /* written; layout 1 is still read */
 #define FLAG_UPGRADE 0x01u
 
@@ -63,25 +64,21 @@
 /* The public size macro must describe exactly this layout. */
 typedef char ota_settings_size_check[(REC_SIZE == OTA_SETTINGS_RECORD_SIZE) ? 1 : -1];
 
-/* Where one string field is: at[0] in ota_settings_t, at[1] in the record. */
-typedef struct {
-    uint16_t at[2];
-    uint16_t len; /* array length, NUL included */
-} field_t;
-
+/* Where each string field is: field_at[0] in ota_settings_t, field_at[1]
+ * in the record; field_len: its array length, NUL included. */
 #define SIDE_SETTINGS 0u
 #define SIDE_RECORD 1u
 
-static const field_t set_fields[] = {
-    {{offsetof(ota_settings_t, host), OFF_HOST}, HOST_LEN},
-    {{offsetof(ota_settings_t, client_id), OFF_CLIENT}, CRED_LEN},
-    {{offsetof(ota_settings_t, username), OFF_USER}, CRED_LEN},
-    {{offsetof(ota_settings_t, password), OFF_PASS}, CRED_LEN},
-    {{offsetof(ota_settings_t, title), OFF_TITLE}, TITLE_LEN},
-    {{offsetof(ota_settings_t, version), OFF_VER}, VER_LEN},
+static const uint16_t field_at[2][6] = {
+    {offsetof(ota_settings_t, host), offsetof(ota_settings_t, client_id),
+     offsetof(ota_settings_t, username), offsetof(ota_settings_t, password),
+     offsetof(ota_settings_t, title), offsetof(ota_settings_t, version)},
+    {OFF_HOST, OFF_CLIENT, OFF_USER, OFF_PASS, OFF_TITLE, OFF_VER},
 };
 
-#define FIELD_COUNT (sizeof set_fields / sizeof set_fields[0])
+static const uint16_t field_len[6] = {HOST_LEN, CRED_LEN, CRED_LEN, CRED_LEN, TITLE_LEN, VER_LEN};
+
+#define FIELD_COUNT (sizeof field_len / sizeof field_len[0])
 
 /* What a copy holds. */
 enum { COPY_DATA, COPY_BLANK, COPY_VALID };
@@ -133,15 +130,17 @@ static bool store_ok(const ota_store_t *store)
  * so and dst (side `side`, zeroed before) is not NULL, copy them into dst. */
 static bool strings(uint8_t *dst, unsigned side, const uint8_t *src)
 {
+    const uint16_t *to = field_at[side];
+    const uint16_t *from = field_at[side ^ 1u];
     size_t i;
 
     for (i = 0u; i < FIELD_COUNT; i++) {
-        const char *s = (const char *)src + set_fields[i].at[side ^ 1u];
-        if (memchr(s, 0, set_fields[i].len) == NULL) {
+        const char *s = (const char *)src + from[i];
+        if (memchr(s, 0, field_len[i]) == NULL) {
             return false;
         }
         if (dst != NULL) {
-            memcpy(dst + set_fields[i].at[side], s, strlen(s) + 1u);
+            memcpy(dst + to[i], s, strlen(s) + 1u);
         }
     }
     return true;
@@ -181,7 +180,7 @@ static ota_status_t read_copy(const ota_store_t *store, unsigned idx, uint8_t re
     }
     c->seq = get_le32(&rec[OFF_SEQ]);
     c->what = COPY_DATA;
-    if (ota_crc32(0u, rec, REC_SIZE) == CRC_RESIDUE && memcmp(rec, "CSET", 4u) == 0 &&
+    if (ota_crc32(0u, rec, REC_SIZE) == CRC_RESIDUE && get_le32(rec) == SET_MAGIC &&
         (unsigned)(rec[OFF_LAYOUT] - 1u) < SET_LAYOUT && rec[OFF_LAYOUT + 1u] == 0u &&
         strings(NULL, SIDE_SETTINGS, rec) && (rec[OFF_PORT] | rec[OFF_PORT + 1u]) != 0u) {
         c->what = COPY_VALID;
@@ -237,7 +236,8 @@ static ota_status_t settings_io(const ota_store_t *store, ota_settings_t *out,
         target ^= 1u; /* the other copy */
         seq++;
         memset(rec, 0, REC_SIZE);
-        memcpy(rec, "CSET\002", 5u); /* magic, layout 2 (LE16) */
+        put_le32(rec, SET_MAGIC);
+        rec[OFF_LAYOUT] = SET_LAYOUT; /* LE16 */
         rec[OFF_FLAGS] = save_from->upgrade_pending ? (uint8_t)FLAG_UPGRADE : 0u;
         put_le32(&rec[OFF_SEQ], seq);
         (void)strings(rec, SIDE_RECORD, (const uint8_t *)save_from);
