@@ -22,8 +22,9 @@
 #include "ota_json.h"
 #include "ota_tb.h"
 
-/* What a line asks for (FORM_NONE: no line parsed yet). */
-enum { FORM_RUN, FORM_QUERY, FORM_SET, FORM_NONE };
+/* What a line asks for (FORM_NONE: no line parsed yet; FORM_LIST: the
+ * value is a whole Config list). */
+enum { FORM_RUN, FORM_QUERY, FORM_SET, FORM_NONE, FORM_LIST };
 
 /* Kinds of commands. */
 enum { K_SERVER, K_TEXT, K_PASS, K_UPGRADE };
@@ -511,8 +512,7 @@ static void query(const ota_settings_t *s, const cmd_def_t *d, ota_sb_t *out)
     }
     ota_sb_str(out, v);
     if (d->kind == K_SERVER && s->host[0] != '\0') {
-        ota_sb_str(out, ",");
-        ota_sb_u32(out, s->port);
+        ota_sb_fmt(out, ",%u", NULL, s->port, 0u);
     }
 }
 
@@ -541,13 +541,13 @@ static bool same_settings(const ota_settings_t *a, const ota_settings_t *b)
     return true;
 }
 
-static unsigned config_list(ota_at_t *at, size_t len, why_t *why);
+static unsigned config_list(ota_at_t *at, why_t *why);
 
-/* Apply the command in why (or, if list, the Config list of len characters
- * in at->text) to a copy of the settings, save it and make it live; nothing
- * changes on a refusal or if the save fails. busy: the reason while an
- * update runs (0: allowed then). */
-static unsigned change(ota_at_t *at, bool list, size_t len, unsigned busy, why_t *why)
+/* Apply the command in why (or every command of its FORM_LIST) to a copy
+ * of the settings, save it and make it live; nothing changes on a refusal
+ * or if the save fails. busy: the reason while an update runs (0: allowed
+ * then). */
+static unsigned change(ota_at_t *at, unsigned busy, why_t *why)
 {
     unsigned e;
 
@@ -555,7 +555,7 @@ static unsigned change(ota_at_t *at, bool list, size_t len, unsigned busy, why_t
         return fail(why, busy, 0u);
     }
     memcpy(&at->work, at->settings, sizeof at->work);
-    e = list ? config_list(at, len, why) : apply(&at->work, why);
+    e = (why->form == FORM_LIST) ? config_list(at, why) : apply(&at->work, why);
     if (e == E_NONE && !same_settings(&at->work, at->settings)) {
         if (ota_settings_save(at->store, &at->work) == OTA_OK) {
             memcpy(at->settings, &at->work, sizeof at->work);
@@ -572,7 +572,7 @@ static unsigned change_flag(ota_at_t *at, uint8_t form, unsigned busy, why_t *wh
 {
     why->d = CMD_UPGRADE;
     why->form = form;
-    return change(at, false, 0u, busy, why);
+    return change(at, busy, why);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -598,7 +598,7 @@ ota_status_t ota_at_exec(ota_at_t *at, const char *line, size_t len, char *reply
     if (e == E_NONE && out.form == FORM_QUERY) {
         query(at->settings, out.d, &out.sb);
     } else if (e == E_NONE && out.d != NULL) {
-        e = change(at, false, 0u, R_BUSY, &out);
+        e = change(at, R_BUSY, &out);
     }
     if (out.sb.len != 0u) {
         ota_sb_str(&out.sb, "\r\n");
@@ -647,10 +647,10 @@ ota_status_t ota_at_upgrade_done(ota_at_t *at)
 /* Downlinks                                                                */
 /* ------------------------------------------------------------------------ */
 
-/* "[cmd;cmd;...]" in at->text: apply every command to at->work, or fail. */
-static unsigned config_list(ota_at_t *at, size_t len, why_t *why)
+/* "[cmd;cmd;...]" in why->v: apply every command to at->work, or fail. */
+static unsigned config_list(ota_at_t *at, why_t *why)
 {
-    span_t all = trim(at->text, len);
+    span_t all = trim(why->v.p, why->v.n);
     const char *p = all.p + 1;
     const char *end;
 
@@ -717,7 +717,10 @@ static unsigned downlink_json(ota_at_t *at, const uint8_t *d, size_t n, why_t *w
     } else if (st != OTA_OK) {
         e = fail(why, R_BAD_STRING, 0u);
     } else {
-        e = change(at, true, len, R_BUSY_CONFIG, why);
+        why->form = FORM_LIST;
+        why->v.p = at->text;
+        why->v.n = len;
+        e = change(at, R_BUSY_CONFIG, why);
     }
     wipe(at->text, sizeof at->text);
     return e;
