@@ -65,8 +65,8 @@ static const struct {
 #define QUOTE "\006" /* the quoted text, at most a characters */
 #define USE "\007"   /* the characters its value may use */
 #define NAME "\010"  /* "AT+<name>" of the command */
-#define IMEI "\011"  /* args[0] as a JSON string literal */
-#define ARG1 "\012"  /* args[1], args[2], args[3] as JSON string characters */
+#define ARG0 "\011"  /* args[0] to args[3] as JSON string characters */
+#define ARG1 "\012"
 #define ARG2 "\013"
 #define ARG3 "\014"
 /* and FRAG0 + i fragment i: */
@@ -110,7 +110,7 @@ static const struct {
     X(X_DOWNLINK, "downlink")                                                                \
     X(X_JSON, "a valid JSON ")                                                               \
     X(X_LONGER, F_IS "longer than ")                                                          \
-    X(X_FW_START, "{\"IMEI\":" IMEI ",\"Message\":\"OTA Update ")                              \
+    X(X_FW_START, "{\"IMEI\":\"" ARG0 "\",\"Message\":\"OTA Update ")                              \
     X(X_FW_TV, "Firmware Title: " ARG1 " Ver: " ARG2)                                        \
     X(X_NOT_ALLOWED, F_IS_NOT "allowed")                                                     \
     X(X_MUST, " must ")                                                                      \
@@ -332,9 +332,7 @@ static void put(why_t *why, const char *t, size_t a)
             }
             ota_sb_str(sb, (why->q.n > a) ? "..." : "");
             break;
-        case 9u: /* IMEI */
-            ota_sb_json_str(sb, why->args[0]);
-            break;
+        case 9u: /* ARG0 */
         case 10u: /* ARG1 */
         case 11u: /* ARG2 */
         case 12u: /* ARG3 */
