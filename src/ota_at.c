@@ -523,22 +523,6 @@ static bool ready(const ota_at_t *at)
     return at != NULL && at->settings != NULL; /* set with the store by ota_at_init() */
 }
 
-/* Same settings? (Field by field: the struct has padding.) */
-static bool same_settings(const ota_settings_t *a, const ota_settings_t *b)
-{
-    const cmd_def_t *d;
-
-    if (a->port != b->port) {
-        return false;
-    }
-    for (d = cmd_defs; d < cmd_defs + CMD_COUNT; d++) {
-        if (strncmp((const char *)a + d->off, (const char *)b + d->off, d->cap) != 0) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static unsigned config_list(ota_at_t *at, why_t *why);
 
 /* Apply the command in why (or every command of its FORM_LIST) to a copy
@@ -554,7 +538,11 @@ static unsigned change(ota_at_t *at, unsigned busy, why_t *why)
     }
     memcpy(&at->work, at->settings, sizeof at->work);
     e = (why->form == FORM_LIST) ? config_list(at, why) : apply(&at->work, why);
-    if (e == E_NONE && !same_settings(&at->work, at->settings)) {
+    /* The staged copy started as a byte copy of the live settings and every
+     * field it sets is written whole (NUL-padded), as ota_settings_load()
+     * and ota_settings_defaults() write them: equal bytes mean nothing
+     * changed, padding included. */
+    if (e == E_NONE && memcmp(&at->work, at->settings, sizeof at->work) != 0) {
         if (ota_settings_save(at->store, &at->work) == OTA_OK) {
             memcpy(at->settings, &at->work, sizeof at->work);
         } else {
