@@ -53,9 +53,9 @@ static const struct {
 };
 
 /*
- * Every text of a reason, in one table: first the fragments that several
- * reasons share, then the reasons. A reason starts with its outcome byte
- * (T_*); in any text these bytes stand for (see put()):
+ * Every text of a reason or a message, in one table (TEXTS): first the
+ * fragments that several texts share, then the messages and the reasons,
+ * grouped by outcome. In any text these bytes stand for (see put()):
  */
 #define CMD "\001"   /* "AT+<name>: " of the command */
 #define WHAT "\002"  /* the name of its value, e.g. "client id" */
@@ -91,66 +91,73 @@ static const struct {
 #define F_EXPECTED "\037"
 #define FRAG0 0x0Du
 
-#define T_UNKNOWN "\001"
-#define T_SYNTAX "\002"
-#define T_VALUE "\003"
-#define T_RANGE "\004"
-#define T_BUSY "\005"
-#define T_STORE "\006"
-
-#define TEXTS(X)                                                                             \
-    X(X_IS, " is ")                                                                          \
-    X(X_NOT, "not ")                                                                         \
-    X(X_VALUE, "value")                                                                      \
-    X(X_IS_NOT, F_IS F_NOT)                                                                  \
-    X(X_CHAR, " character")                                                                  \
-    X(X_CONFIG, "Config")                                                                    \
-    X(X_COMMAND, " command")                                                                 \
-    X(X_UPDATE, "an update" F_IS)                                                             \
-    X(X_DOWNLINK, "downlink")                                                                \
-    X(X_JSON, "a valid JSON ")                                                               \
-    X(X_LONGER, F_IS "longer than ")                                                          \
-    X(X_FW_START, "{\"IMEI\":\"" ARG0 "\",\"Message\":\"OTA Update ")                              \
-    X(X_FW_TV, "Firmware Title: " ARG1 " Ver: " ARG2)                                        \
-    X(X_NOT_ALLOWED, F_IS_NOT "allowed")                                                     \
-    X(X_MUST, " must ")                                                                      \
-    X(X_EMPTY, F_IS "empty")                                                                  \
-    X(X_RUNNING, F_UPDATE "running: ")                                                       \
-    X(X_PORT, "port ")                                                                       \
-    X(X_EXPECTED, "expected ")                                                               \
-    X(X_FW_OK, F_FW_START "OK, " F_FW_TV "\"}")                                               \
-    X(X_FW_BACK, F_FW_START "failed, rolled back, " F_FW_TV ": " ARG3 "\"}")                  \
-    X(X_USE_HOST, ": use letters, digits . - _ :")                                           \
-    X(X_USE_TEXT, ": use printable ASCII, no space \" ; \\")                                 \
-    X(R_NOT_AT, T_UNKNOWN F_NOT "an AT" F_COMMAND ": " QUOTE)                                  \
-    X(R_UNKNOWN, T_UNKNOWN "unknown" F_COMMAND " AT+" QUOTE)                                 \
-    X(R_FORM, T_SYNTAX CMD F_EXPECTED "= or ? after the" F_COMMAND " name")                    \
-    X(R_NO_VALUE, T_SYNTAX NAME " takes no " F_VALUE)                                           \
-    X(R_NEEDS_VALUE, T_SYNTAX NAME " needs =<" F_VALUE "> to set it or ? to read it")              \
-    X(R_EMPTY, T_VALUE CMD WHAT F_EMPTY)                                                 \
-    X(R_LONG, T_RANGE CMD WHAT F_IS NUM F_CHAR "s, at most " MAX)                          \
-    X(R_LONG_SECRET, T_RANGE CMD WHAT F_LONGER MAX F_CHAR "s")                               \
-    X(R_BAD_SECRET, T_VALUE CMD WHAT " holds a" F_CHAR " that" F_NOT_ALLOWED USE)       \
-    X(R_BAD_CHAR, T_VALUE CMD WHAT F_CHAR " " NUM " (0x" HEX ")" F_NOT_ALLOWED USE)     \
-    X(R_NO_COMMA, T_VALUE CMD F_EXPECTED "<host>,<port>")                                      \
-    X(R_PORT_EMPTY, T_VALUE CMD "port" F_EMPTY)                                             \
-    X(R_PORT_NAN, T_VALUE CMD F_PORT QUOTE F_IS_NOT "a number")                             \
-    X(R_PORT_RANGE, T_RANGE CMD F_PORT QUOTE F_IS_NOT "in 1..65535")                        \
-    X(R_BUSY, T_BUSY F_RUNNING "try again when it has ended")                        \
-    X(R_BUSY_F9, T_BUSY F_UPDATE "already running")                                          \
-    X(R_BUSY_CONFIG, T_BUSY F_RUNNING "configuration " F_NOT "applied")                   \
-    X(R_STORE, T_STORE "settings " F_NOT "saved: the settings store failed")                      \
-    X(R_F9_LEN, T_VALUE "F9 " F_DOWNLINK F_MUST "be 2 bytes, got " NUM)                       \
-    X(R_F9_VALUE, T_VALUE "F9 " F_DOWNLINK ": " F_VALUE " 0x" HEX " unknown (F9 01 starts an update)") \
-    X(R_LIST, T_SYNTAX F_CONFIG F_MUST "look like [AT+...;AT+...]")                           \
-    X(R_LAST, T_SYNTAX NAME F_MUST "be the last" F_COMMAND)                                   \
-    X(R_QUERY, T_SYNTAX CMD "a query" F_NOT_ALLOWED " in a " F_DOWNLINK)                   \
-    X(R_NO_CMD, T_SYNTAX F_CONFIG " holds no" F_COMMAND)                                     \
-    X(R_NOT_JSON, T_SYNTAX F_DOWNLINK F_IS_NOT F_JSON "object")                              \
-    X(R_TWICE, T_SYNTAX F_CONFIG " appears more than once")                                  \
-    X(R_NOT_STRING, T_SYNTAX F_CONFIG F_IS_NOT "a string")                                   \
-    X(R_TOO_LONG, T_RANGE F_CONFIG F_LONGER NUM F_CHAR "s")                                  \
-    X(R_BAD_STRING, T_SYNTAX F_CONFIG F_IS_NOT F_JSON "string")
+#define TEXTS(X)                                                                                 \
+    X(X_IS, " is ")                                                                              \
+    X(X_NOT, "not ")                                                                             \
+    X(X_VALUE, "value")                                                                          \
+    X(X_IS_NOT, F_IS F_NOT)                                                                      \
+    X(X_CHAR, " character")                                                                      \
+    X(X_CONFIG, "Config")                                                                        \
+    X(X_COMMAND, " command")                                                                     \
+    X(X_UPDATE, "an update" F_IS)                                                                \
+    X(X_DOWNLINK, "downlink")                                                                    \
+    X(X_JSON, "a valid JSON ")                                                                   \
+    X(X_LONGER, F_IS "longer than ")                                                             \
+    X(X_FW_START, "{\"IMEI\":\"" ARG0 "\",\"Message\":\"OTA Update ")                            \
+    X(X_FW_TV, "Firmware Title: " ARG1 " Ver: " ARG2)                                            \
+    X(X_NOT_ALLOWED, F_IS_NOT "allowed")                                                         \
+    X(X_MUST, " must ")                                                                          \
+    X(X_EMPTY, F_IS "empty")                                                                     \
+    X(X_RUNNING, F_UPDATE "running: ")                                                           \
+    X(X_PORT, "port ")                                                                           \
+    X(X_EXPECTED, "expected ")                                                                   \
+    /* the firmware messages */                                                                  \
+    X(X_FW_OK, F_FW_START "OK, " F_FW_TV "\"}")                                                  \
+    X(X_FW_BACK, F_FW_START "failed, rolled back, " F_FW_TV ": " ARG3 "\"}")                     \
+    /* the names of the values, in the order of cmd_defs */                                      \
+    X(X_WHAT0, "host")                                                                           \
+    X(X_WHAT1, "client id")                                                                      \
+    X(X_WHAT2, "user name")                                                                      \
+    X(X_WHAT3, "password")                                                                       \
+    X(X_WHAT4, "title")                                                                          \
+    X(X_WHAT5, "version")                                                                        \
+    X(X_USE_HOST, ": use letters, digits . - _ :")                                               \
+    X(X_USE_TEXT, ": use printable ASCII, no space \" ; \\")                                     \
+    /* the reasons, grouped by outcome (see first_reason[]): E_UNKNOWN */                        \
+    X(R_NOT_AT, F_NOT "an AT" F_COMMAND ": " QUOTE)                                              \
+    X(R_UNKNOWN, "unknown" F_COMMAND " AT+" QUOTE)                                               \
+    /* E_SYNTAX */                                                                               \
+    X(R_FORM, CMD F_EXPECTED "= or ? after the" F_COMMAND " name")                               \
+    X(R_NO_VALUE, NAME " takes no " F_VALUE)                                                     \
+    X(R_NEEDS_VALUE, NAME " needs =<" F_VALUE "> to set it or ? to read it")                     \
+    X(R_LIST, F_CONFIG F_MUST "look like [AT+...;AT+...]")                                       \
+    X(R_LAST, NAME F_MUST "be the last" F_COMMAND)                                               \
+    X(R_QUERY, CMD "a query" F_NOT_ALLOWED " in a " F_DOWNLINK)                                  \
+    X(R_NO_CMD, F_CONFIG " holds no" F_COMMAND)                                                  \
+    X(R_NOT_JSON, F_DOWNLINK F_IS_NOT F_JSON "object")                                           \
+    X(R_TWICE, F_CONFIG " appears more than once")                                               \
+    X(R_NOT_STRING, F_CONFIG F_IS_NOT "a string")                                                \
+    X(R_BAD_STRING, F_CONFIG F_IS_NOT F_JSON "string")                                           \
+    /* E_VALUE */                                                                                \
+    X(R_EMPTY, CMD WHAT F_EMPTY)                                                                 \
+    X(R_BAD_SECRET, CMD WHAT " holds a" F_CHAR " that" F_NOT_ALLOWED USE)                        \
+    X(R_BAD_CHAR, CMD WHAT F_CHAR " " NUM " (0x" HEX ")" F_NOT_ALLOWED USE)                      \
+    X(R_NO_COMMA, CMD F_EXPECTED "<host>,<port>")                                                \
+    X(R_PORT_EMPTY, CMD "port" F_EMPTY)                                                          \
+    X(R_PORT_NAN, CMD F_PORT QUOTE F_IS_NOT "a number")                                          \
+    X(R_F9_LEN, "F9 " F_DOWNLINK F_MUST "be 2 bytes, got " NUM)                                  \
+    X(R_F9_VALUE, "F9 " F_DOWNLINK ": " F_VALUE " 0x" HEX " unknown (F9 01 starts an update)")   \
+    /* E_RANGE */                                                                                \
+    X(R_LONG, CMD WHAT F_IS NUM F_CHAR "s, at most " MAX)                                        \
+    X(R_LONG_SECRET, CMD WHAT F_LONGER MAX F_CHAR "s")                                           \
+    X(R_PORT_RANGE, CMD F_PORT QUOTE F_IS_NOT "in 1..65535")                                     \
+    X(R_TOO_LONG, F_CONFIG F_LONGER NUM F_CHAR "s")                                              \
+    /* E_BUSY */                                                                                 \
+    X(R_BUSY, F_RUNNING "try again when it has ended")                                           \
+    X(R_BUSY_F9, F_UPDATE "already running")                                                     \
+    X(R_BUSY_CONFIG, F_RUNNING "configuration " F_NOT "applied")                                 \
+    /* E_STORE */                                                                                \
+    X(R_STORE, "settings " F_NOT "saved: the settings store failed")
 
 #define TEXT_ID(id, text) id,
 #define TEXT_STR(id, text) text "\0"
@@ -162,20 +169,19 @@ static const char texts[] = TEXTS(TEXT_STR);
 /* One command. */
 typedef struct {
     char name[9];  /* after "AT+", upper case */
-    char what[10]; /* the value's name in reasons */
     uint8_t kind;  /* K_* */
     uint16_t off;  /* offsetof the field in ota_settings_t */
     uint16_t cap;  /* its array size, NUL included (1 for the upgrade flag) */
 } cmd_def_t;
 
 static const cmd_def_t cmd_defs[] = {
-    {"OTASER", "host", K_SERVER, offsetof(ota_settings_t, host), OTA_CFG_HOST_MAX + 1u},
-    {"OTACLT", "client id", K_TEXT, offsetof(ota_settings_t, client_id), OTA_CFG_CRED_MAX + 1u},
-    {"OTAUNAME", "user name", K_TEXT, offsetof(ota_settings_t, username), OTA_CFG_CRED_MAX + 1u},
-    {"OTAPWD", "password", K_PASS, offsetof(ota_settings_t, password), OTA_CFG_CRED_MAX + 1u},
-    {"OTATITLE", "title", K_TEXT, offsetof(ota_settings_t, title), OTA_CFG_TITLE_MAX + 1u},
-    {"OTAVER", "version", K_TEXT, offsetof(ota_settings_t, version), OTA_CFG_VERSION_MAX + 1u},
-    {"UPGRADE", "", K_UPGRADE, offsetof(ota_settings_t, upgrade_pending), 1u},
+    {"OTASER", K_SERVER, offsetof(ota_settings_t, host), OTA_CFG_HOST_MAX + 1u},
+    {"OTACLT", K_TEXT, offsetof(ota_settings_t, client_id), OTA_CFG_CRED_MAX + 1u},
+    {"OTAUNAME", K_TEXT, offsetof(ota_settings_t, username), OTA_CFG_CRED_MAX + 1u},
+    {"OTAPWD", K_PASS, offsetof(ota_settings_t, password), OTA_CFG_CRED_MAX + 1u},
+    {"OTATITLE", K_TEXT, offsetof(ota_settings_t, title), OTA_CFG_TITLE_MAX + 1u},
+    {"OTAVER", K_TEXT, offsetof(ota_settings_t, version), OTA_CFG_VERSION_MAX + 1u},
+    {"UPGRADE", K_UPGRADE, offsetof(ota_settings_t, upgrade_pending), 1u},
 };
 
 #define CMD_COUNT (sizeof cmd_defs / sizeof cmd_defs[0])
@@ -314,7 +320,7 @@ static void put(why_t *why, const char *t, size_t a)
             ota_sb_str(sb, (c == 1u) ? ": " : "");
             break;
         case 2u: /* WHAT */
-            ota_sb_str(sb, d->what);
+            put(why, text_at(X_WHAT0 + (unsigned)(d - cmd_defs)), a);
             break;
         case 3u: /* NUM */
             ota_sb_u32(sb, (uint32_t)a);
@@ -348,14 +354,20 @@ static void put(why_t *why, const char *t, size_t a)
     }
 }
 
+/* The first reason of each outcome, E_UNKNOWN to E_STORE. */
+static const uint8_t first_reason[] = {R_NOT_AT, R_FORM, R_EMPTY, R_LONG, R_BUSY, R_STORE};
+
 /* Write reason id (see TEXTS) for command why->d and number a; return its
  * outcome. */
 static unsigned fail(why_t *why, unsigned id, size_t a)
 {
-    const char *t = text_at(id);
+    unsigned e = E_STORE;
 
-    put(why, t + 1, a);
-    return (unsigned char)t[0];
+    put(why, text_at(id), a);
+    while (id < first_reason[e - 1u]) {
+        e--;
+    }
+    return e;
 }
 
 /* ------------------------------------------------------------------------ */
