@@ -703,17 +703,12 @@ static unsigned downlink_json(ota_at_t *at, const uint8_t *d, size_t n, why_t *w
     if (st == OTA_ERR_NOT_FOUND) {
         return E_UNKNOWN;
     }
-    if (st != OTA_OK) {
-        return fail(why, R_TWICE, 0u);
-    }
-    if (v.type != OTA_JSON_STRING) {
-        return fail(why, R_NOT_STRING, 0u);
+    if (st != OTA_OK || v.type != OTA_JSON_STRING) {
+        return fail(why, (st != OTA_OK) ? R_TWICE : R_NOT_STRING, 0u);
     }
     st = ota_json_string(&v, at->text, sizeof at->text, &len);
-    if (st == OTA_ERR_NOSPACE) {
-        e = fail(why, R_TOO_LONG, OTA_CFG_AT_CONFIG_MAX);
-    } else if (st != OTA_OK) {
-        e = fail(why, R_BAD_STRING, 0u);
+    if (st != OTA_OK) {
+        e = fail(why, (st == OTA_ERR_NOSPACE) ? R_TOO_LONG : R_BAD_STRING, OTA_CFG_AT_CONFIG_MAX);
     } else {
         why->form = FORM_LIST;
         why->v.p = at->text;
@@ -744,10 +739,8 @@ ota_status_t ota_at_downlink(ota_at_t *at, const uint8_t *data, size_t len, char
     s = trim((const char *)data, len);
     if (len != 0u && data[0] == 0xF9u) {
         why.q.p = (const char *)&data[1];
-        if (len != 2u) {
-            e = fail(&why, R_F9_LEN, len);
-        } else if (data[1] != 0x01u) {
-            e = fail(&why, R_F9_VALUE, 0u);
+        if (len != 2u || data[1] != 0x01u) { /* only F9 01 starts an update */
+            e = fail(&why, (len != 2u) ? R_F9_LEN : R_F9_VALUE, len);
         } else {
             e = change_flag(at, FORM_RUN, R_BUSY_F9, &why);
         }
