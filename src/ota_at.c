@@ -385,7 +385,7 @@ static unsigned parse_cmd(const char *p, size_t n, why_t *why)
     why->form = FORM_RUN;
     why->q.p = p;
     why->q.n = n;
-    if (n < 2u || !word_eq(p, 2u, "AT") || (n > 2u && p[2] != '+')) {
+    if (n < 2u || (p[0] | 0x20) != 'a' || (p[1] | 0x20) != 't' || (n > 2u && p[2] != '+')) {
         return fail(why, R_NOT_AT, NAME_SHOWN);
     }
     if (n == 2u) {
