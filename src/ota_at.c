@@ -299,57 +299,78 @@ static const char *text_at(unsigned id)
     return t;
 }
 
-/* Append text t (see TEXTS) for command why->d and number a. */
-static void put(why_t *why, const char *t, size_t a)
+/* Append what the byte c at t of a text stands for (see TEXTS; not a
+ * nested text), for command why->d and number a. */
+static void put_byte(why_t *why, unsigned c, const char *t, size_t a)
 {
     ota_sb_t *sb = &why->sb;
     const cmd_def_t *d = why->d;
     size_t i;
 
-    for (; *t != '\0'; t++) {
-        unsigned c = (unsigned char)*t;
-        if (c >= FRAG0 && c < 0x20u) {
-            put(why, text_at(c - FRAG0), a);
+    switch (c) {
+    case 1u: /* CMD */
+    case 8u: /* NAME */
+        ota_sb_str(sb, "AT+");
+        ota_sb_str(sb, d->name);
+        ota_sb_str(sb, (c == 1u) ? ": " : "");
+        break;
+    case 3u: /* NUM */
+        ota_sb_u32(sb, (uint32_t)a);
+        break;
+    case 4u: /* MAX */
+        ota_sb_u32(sb, d->cap - 1u);
+        break;
+    case 5u: /* HEX */
+        sb_hex(sb, (uint8_t)why->q.p[0]);
+        break;
+    case 6u: /* QUOTE: printable ASCII only */
+        for (i = 0u; i < why->q.n && i < a; i++) {
+            char ch = (why->q.p[i] >= 0x20 && why->q.p[i] <= 0x7E) ? why->q.p[i] : '?';
+            ota_sb_mem(sb, &ch, 1u);
+        }
+        ota_sb_str(sb, (why->q.n > a) ? "..." : "");
+        break;
+    case 9u: /* ARG0 */
+    case 10u: /* ARG1 */
+    case 11u: /* ARG2 */
+    case 12u: /* ARG3 */
+        sb_json_chars(sb, why->args[c - 9u]);
+        break;
+    default: /* plain text */
+        ota_sb_mem(sb, t, 1u);
+        break;
+    }
+}
+
+/* How deep texts nest: a reason, a fragment in it, and fragments in that. */
+#define PUT_DEPTH 4u
+
+/* Append text t (see TEXTS) for command why->d and number a. */
+static void put(why_t *why, const char *t, size_t a)
+{
+    const char *back[PUT_DEPTH]; /* where each nested text was put from */
+    unsigned depth = 0u;
+    unsigned c;
+
+    while ((c = (unsigned char)*t++) != 0u || depth != 0u) {
+        unsigned sub; /* a nested text to put here */
+        if (c == 0u) {
+            t = back[--depth]; /* the end of a nested text */
             continue;
         }
-        switch (c) {
-        case 1u: /* CMD */
-        case 8u: /* NAME */
-            ota_sb_str(sb, "AT+");
-            ota_sb_str(sb, d->name);
-            ota_sb_str(sb, (c == 1u) ? ": " : "");
-            break;
-        case 2u: /* WHAT */
-            put(why, text_at(X_WHAT0 + (unsigned)(d - cmd_defs)), a);
-            break;
-        case 3u: /* NUM */
-            ota_sb_u32(sb, (uint32_t)a);
-            break;
-        case 4u: /* MAX */
-            ota_sb_u32(sb, d->cap - 1u);
-            break;
-        case 5u: /* HEX */
-            sb_hex(sb, (uint8_t)why->q.p[0]);
-            break;
-        case 6u: /* QUOTE: printable ASCII only */
-            for (i = 0u; i < why->q.n && i < a; i++) {
-                char ch = (why->q.p[i] >= 0x20 && why->q.p[i] <= 0x7E) ? why->q.p[i] : '?';
-                ota_sb_mem(sb, &ch, 1u);
-            }
-            ota_sb_str(sb, (why->q.n > a) ? "..." : "");
-            break;
-        case 9u: /* ARG0 */
-        case 10u: /* ARG1 */
-        case 11u: /* ARG2 */
-        case 12u: /* ARG3 */
-            sb_json_chars(sb, why->args[c - 9u]);
-            break;
-        case 7u: /* USE */
-            put(why, text_at(d->kind == K_SERVER ? X_USE_HOST : X_USE_TEXT), a);
-            break;
-        default:
-            ota_sb_mem(sb, t, 1u);
-            break;
+        if (c >= FRAG0 && c < 0x20u) {
+            sub = c - FRAG0;
+        } else if (c == 2u) { /* WHAT */
+            sub = X_WHAT0 + (unsigned)(why->d - cmd_defs);
+        } else if (c == 7u) { /* USE */
+            sub = (why->d->kind == K_SERVER) ? X_USE_HOST : X_USE_TEXT;
+        } else {
+            put_byte(why, c, t - 1, a);
+            continue;
+        }
+        if (depth < PUT_DEPTH) {
+            back[depth++] = t;
+            t = text_at(sub);
         }
     }
 }
@@ -550,11 +571,14 @@ static unsigned change(ota_at_t *at, unsigned busy, why_t *why)
     }
     memcpy(&at->work, at->settings, sizeof at->work);
     e = (why->form == FORM_LIST) ? config_list(at, why) : apply(&at->work, why);
-    /* The staged copy started as a byte copy of the live settings and every
-     * field it sets is written whole (NUL-padded), as ota_settings_load()
-     * and ota_settings_defaults() write them: equal bytes mean nothing
-     * changed, padding included. */
-    if (e == E_NONE && memcmp(&at->work, at->settings, sizeof at->work) != 0) {
+    /* Compared as bytes: the staged copy started as a byte copy of the live
+     * settings, padding included, and every field it sets is written whole
+     * (NUL-padded), as ota_settings_load() and ota_settings_defaults() write
+     * them. So equal bytes mean equal settings; live settings that an
+     * application wrote itself, against the rule of ota_at_init(), can at
+     * worst cost one save that was not needed. */
+    if (e == E_NONE &&
+        memcmp((const uint8_t *)&at->work, (const uint8_t *)at->settings, sizeof at->work) != 0) {
         if (ota_settings_save(at->store, &at->work) == OTA_OK) {
             memcpy(at->settings, &at->work, sizeof at->work);
         } else {

@@ -190,6 +190,57 @@ static ota_status_t read_copy(const ota_store_t *store, unsigned idx, uint8_t re
     return OTA_OK;
 }
 
+/* Read both copies (rec ends up holding B) and find the newest valid one:
+ * OTA_OK with its index in *target and its sequence number in *seq. When
+ * neither is valid: OTA_ERR_NOT_FOUND if both are blank, else
+ * OTA_ERR_CHECKSUM, with *target 1 and *seq 0 (so that a save writes A,
+ * with sequence number 1). OTA_ERR_PORT if a read failed. */
+static ota_status_t find_newest(const ota_store_t *store, uint8_t rec[REC_SIZE], unsigned *target,
+                                uint32_t *seq)
+{
+    copy_t c[2];
+    unsigned t = 0u;
+    ota_status_t st = read_copy(store, 0u, rec, &c[0]);
+
+    if (st == OTA_OK) {
+        st = read_copy(store, 1u, rec, &c[1]);
+    }
+    if (st != OTA_OK) {
+        return st;
+    }
+    /* B if A is not valid or B is newer in serial-number order (wrapping at
+     * 2^32 is harmless), else A. */
+    if (c[1].what == COPY_VALID &&
+        (c[0].what != COPY_VALID || (c[1].seq - c[0].seq - 1u) < 0x7FFFFFFFu)) {
+        t = 1u;
+    }
+    if (c[t].what != COPY_VALID) {
+        *target = 1u;
+        *seq = 0u;
+        return (c[0].what == COPY_BLANK && c[1].what == COPY_BLANK) ? OTA_ERR_NOT_FOUND
+                                                                  : OTA_ERR_CHECKSUM;
+    }
+    *target = t;
+    *seq = c[t].seq;
+    return OTA_OK;
+}
+
+/* Write s as copy target with sequence number seq (rec: the buffer). */
+static ota_status_t write_copy(const ota_store_t *store, uint8_t rec[REC_SIZE],
+                               const ota_settings_t *s, unsigned target, uint32_t seq)
+{
+    memset(rec, 0, REC_SIZE);
+    put_le32(rec, SET_MAGIC);
+    rec[OFF_LAYOUT] = SET_LAYOUT; /* LE16 */
+    rec[OFF_FLAGS] = s->upgrade_pending ? (uint8_t)FLAG_UPGRADE : 0u;
+    put_le32(&rec[OFF_SEQ], seq);
+    (void)strings(rec, SIDE_RECORD, (const uint8_t *)s);
+    put_le32(&rec[OFF_PORT], s->port); /* its upper half lands where the CRC goes */
+    put_le32(&rec[OFF_CRC], ota_crc32(0u, rec, OFF_CRC));
+    return (store->write(store->ctx, target * REC_SIZE, rec, REC_SIZE) == 0) ? OTA_OK
+                                                                             : OTA_ERR_PORT;
+}
+
 /* Load into out (save_from NULL) or save save_from (out NULL).
  *
  * Both copies are read and judged first. A save then writes the copy that
@@ -201,9 +252,9 @@ static ota_status_t settings_io(const ota_store_t *store, ota_settings_t *out,
                                 const ota_settings_t *save_from)
 {
     uint8_t rec[REC_SIZE];
-    copy_t c[2];
+    copy_t c;
     unsigned target = 0u;
-    uint32_t seq = 1u;
+    uint32_t seq = 0u;
     ota_status_t st;
 
     if ((out == NULL && save_from == NULL) || !store_ok(store) ||
@@ -211,46 +262,16 @@ static ota_status_t settings_io(const ota_store_t *store, ota_settings_t *out,
          (save_from->port == 0u || !strings(NULL, SIDE_RECORD, (const uint8_t *)save_from)))) {
         return OTA_ERR_PARAM;
     }
-    st = read_copy(store, 0u, rec, &c[0]);
-    if (st == OTA_OK) {
-        st = read_copy(store, 1u, rec, &c[1]);
-    }
-    if (st == OTA_OK) {
-        /* The newest valid copy: B if A is not valid or B is newer in
-         * serial-number order (wrapping at 2^32 is harmless), else A. */
-        if (c[1].what == COPY_VALID &&
-            (c[0].what != COPY_VALID || (c[1].seq - c[0].seq - 1u) < 0x7FFFFFFFu)) {
-            target = 1u;
-        }
-        if (c[target].what == COPY_VALID) {
-            seq = c[target].seq;
-        } else if (save_from == NULL) {
-            st = (c[0].what == COPY_BLANK && c[1].what == COPY_BLANK) ? OTA_ERR_NOT_FOUND
-                                                                      : OTA_ERR_CHECKSUM;
-        } else {
-            target = 1u; /* neither is valid: write A (becomes target 0 below) */
-            seq = 0u;
-        }
-    }
-    if (st == OTA_OK && save_from != NULL) {
-        target ^= 1u; /* the other copy */
+    st = find_newest(store, rec, &target, &seq);
+    if (save_from != NULL && st != OTA_ERR_PORT) { /* the other copy, one number on */
+        target ^= 1u;
         seq++;
-        memset(rec, 0, REC_SIZE);
-        put_le32(rec, SET_MAGIC);
-        rec[OFF_LAYOUT] = SET_LAYOUT; /* LE16 */
-        rec[OFF_FLAGS] = save_from->upgrade_pending ? (uint8_t)FLAG_UPGRADE : 0u;
-        put_le32(&rec[OFF_SEQ], seq);
-        (void)strings(rec, SIDE_RECORD, (const uint8_t *)save_from);
-        put_le32(&rec[OFF_PORT], save_from->port); /* its upper half lands where the CRC goes */
-        put_le32(&rec[OFF_CRC], ota_crc32(0u, rec, OFF_CRC));
-        if (store->write(store->ctx, target * REC_SIZE, rec, REC_SIZE) != 0) {
-            st = OTA_ERR_PORT;
-        }
+        st = write_copy(store, rec, save_from, target, seq);
     }
     if (st == OTA_OK) {
-        st = read_copy(store, target, rec, &c[0]);
+        st = read_copy(store, target, rec, &c);
     }
-    if (st == OTA_OK && (c[0].what != COPY_VALID || c[0].seq != seq)) {
+    if (st == OTA_OK && (c.what != COPY_VALID || c.seq != seq)) {
         st = (save_from != NULL) ? OTA_ERR_PORT : OTA_ERR_CHECKSUM;
     }
     if (st == OTA_OK && out != NULL) {
