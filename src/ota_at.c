@@ -212,6 +212,7 @@ typedef struct {
     span_t v;           /* the value of FORM_SET */
     span_t q;           /* user text a reason quotes */
     const char *const *args; /* the strings of a message */
+    char none[1];            /* the reason when nobody reads it */
 } why_t;
 
 /* ------------------------------------------------------------------------ */
@@ -491,7 +492,6 @@ static unsigned apply(ota_settings_t *w, why_t *why)
     const cmd_def_t *d = why->d;
     span_t v = why->v;
     size_t comma = v.n;
-    char *dst;
     unsigned e = E_NONE;
 
     if (d == NULL) {
@@ -519,7 +519,7 @@ static unsigned apply(ota_settings_t *w, why_t *why)
         }
     }
     if (e == E_NONE) {
-        dst = (char *)w + d->off;
+        char *dst = (char *)w + d->off;
         memset(dst, 0, d->cap); /* canonical: nothing of an older value is left */
         memcpy(dst, v.p, v.n);
     }
@@ -655,13 +655,12 @@ bool ota_at_upgrade_pending(const ota_at_t *at)
 
 ota_status_t ota_at_upgrade_done(ota_at_t *at)
 {
-    char reason[1];
     why_t why;
 
     if (!ready(at)) {
         return OTA_ERR_PARAM;
     }
-    ota_sb_init(&why.sb, reason, sizeof reason);
+    ota_sb_init(&why.sb, why.none, sizeof why.none);
     return (ota_status_t)outcomes[change_flag(at, FORM_SET, 0u, &why)].st;
 }
 
@@ -746,7 +745,6 @@ static unsigned downlink_json(ota_at_t *at, const uint8_t *d, size_t n, why_t *w
 ota_status_t ota_at_downlink(ota_at_t *at, const uint8_t *data, size_t len, char *reason,
                              size_t cap)
 {
-    char none[1];
     why_t why;
     unsigned e = E_UNKNOWN;
     span_t s;
@@ -758,7 +756,7 @@ ota_status_t ota_at_downlink(ota_at_t *at, const uint8_t *data, size_t len, char
     if (cap != 0u) {
         ota_sb_init(&why.sb, reason, cap);
     } else {
-        ota_sb_init(&why.sb, none, sizeof none);
+        ota_sb_init(&why.sb, why.none, sizeof why.none);
     }
     s = trim((const char *)data, len);
     if (len != 0u && data[0] == 0xF9u) {
