@@ -810,9 +810,9 @@ static void sb_json_chars(ota_sb_t *sb, const char *s)
         unsigned char c = *p;
         size_t n = 1u;
         if (c == '"' || c == '\\') {
-            ota_sb_mem(sb, "\\", 1u);
-            ota_sb_mem(sb, (const char *)p, 1u);
-        } else if (c < 0x20u) {
+            ota_sb_mem(sb, "\\", 1u); /* then the character itself */
+        }
+        if (c < 0x20u) {
             ota_sb_str(sb, "\\u00");
             sb_hex(sb, c);
         } else if (c >= 0x80u && (n = utf8_len(p)) == 0u) {
