@@ -8,9 +8,10 @@
  * A change that leaves the settings identical writes nothing.
  *
  * One table (cmd_defs) describes every command: its name, the field it
- * sets, that field's size and name in reasons, and its kind, which picks
- * the parsing, the checks, the query answer and the change. Every reason
- * comes from one template (see fail()).
+ * sets and that field's size, and its kind, which picks the parsing, the
+ * checks, the query answer and the change. Every reason and every firmware
+ * message is a text of one table (TEXTS), written by put() from shared
+ * fragments and a few placeholders (the command, a number, quoted input).
  */
 #include "cellota/ota_at.h"
 

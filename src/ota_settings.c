@@ -279,7 +279,8 @@ static ota_status_t settings_io(const ota_store_t *store, ota_settings_t *out,
         (void)strings((uint8_t *)out, SIDE_SETTINGS, rec);
         out->port = (uint16_t)get_le32(&rec[OFF_PORT]); /* the low half: the CRC follows */
         /* Layout 1 reserved the flags byte: the flag reads as false. */
-        out->upgrade_pending = rec[OFF_LAYOUT] == SET_LAYOUT && (rec[OFF_FLAGS] & FLAG_UPGRADE) != 0u;
+        out->upgrade_pending =
+            rec[OFF_LAYOUT] == SET_LAYOUT && (rec[OFF_FLAGS] & FLAG_UPGRADE) != 0u;
     }
     wipe(rec, sizeof rec);
     return st;
