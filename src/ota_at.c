@@ -344,7 +344,9 @@ static void put_byte(why_t *why, unsigned c, const char *t, size_t a)
     }
 }
 
-/* How deep texts nest: a reason, a fragment in it, and fragments in that. */
+/* Most texts open at once within a text (the deepest today: R_QUERY holds
+ * F_NOT_ALLOWED, which holds F_IS_NOT, which holds F_IS: 3). A text nested
+ * deeper than this would be left out, which the reason tests would show. */
 #define PUT_DEPTH 4u
 
 /* Append text t (see TEXTS) for command why->d and number a. */
