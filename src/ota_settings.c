@@ -34,8 +34,8 @@
 #include "cellota/ota_crc32.h"
 #include "cellota/ota_settings.h"
 
-#define SET_LAYOUT 2u    /* written */
-#define SET_LAYOUT_V1 1u /* still read */
+#define SET_MAGIC 0x54455343u /* "CSET" read as a little-endian number */
+#define SET_LAYOUT 2u /* written; layout 1 is still read */
 #define FLAG_UPGRADE 0x01u
 
 #define HOST_LEN (OTA_CFG_HOST_MAX + 1u)
@@ -43,10 +43,8 @@
 #define TITLE_LEN (OTA_CFG_TITLE_MAX + 1u)
 #define VER_LEN (OTA_CFG_VERSION_MAX + 1u)
 
-#define OFF_MAGIC 0u
 #define OFF_LAYOUT 4u
 #define OFF_FLAGS 6u
-#define OFF_RESERVED 7u
 #define OFF_SEQ 8u
 #define OFF_HOST 12u
 #define OFF_CLIENT (OFF_HOST + HOST_LEN)
@@ -58,47 +56,58 @@
 #define OFF_CRC (OFF_PORT + 2u)
 #define REC_SIZE (OFF_CRC + 4u)
 
+/* The CRC-32 (zlib) of a record followed by its own CRC, little-endian, is
+ * this constant whatever the record: checking it is the same as comparing
+ * the CRC of the bytes before OFF_CRC with the stored one. */
+#define CRC_RESIDUE 0x2144DF1Cu
+
 /* The public size macro must describe exactly this layout. */
 typedef char ota_settings_size_check[(REC_SIZE == OTA_SETTINGS_RECORD_SIZE) ? 1 : -1];
 
-/* Where one string field of ota_settings_t goes in the record. */
-typedef struct {
-    size_t member; /* offsetof in ota_settings_t */
-    uint16_t off;  /* offset in the record */
-    uint16_t len;  /* array length, NUL included */
-} field_t;
+/* Where each string field is: field_at[0] in ota_settings_t, field_at[1]
+ * in the record; field_len: its array length, NUL included. */
+#define SIDE_SETTINGS 0u
+#define SIDE_RECORD 1u
 
-static const uint8_t set_magic[4] = { 'C', 'S', 'E', 'T' };
-
-static const field_t set_fields[] = {
-    { offsetof(ota_settings_t, host), (uint16_t)OFF_HOST, (uint16_t)HOST_LEN },
-    { offsetof(ota_settings_t, client_id), (uint16_t)OFF_CLIENT, (uint16_t)CRED_LEN },
-    { offsetof(ota_settings_t, username), (uint16_t)OFF_USER, (uint16_t)CRED_LEN },
-    { offsetof(ota_settings_t, password), (uint16_t)OFF_PASS, (uint16_t)CRED_LEN },
-    { offsetof(ota_settings_t, title), (uint16_t)OFF_TITLE, (uint16_t)TITLE_LEN },
-    { offsetof(ota_settings_t, version), (uint16_t)OFF_VER, (uint16_t)VER_LEN },
+static const uint16_t field_at[2][6] = {
+    {offsetof(ota_settings_t, host), offsetof(ota_settings_t, client_id),
+     offsetof(ota_settings_t, username), offsetof(ota_settings_t, password),
+     offsetof(ota_settings_t, title), offsetof(ota_settings_t, version)},
+    {OFF_HOST, OFF_CLIENT, OFF_USER, OFF_PASS, OFF_TITLE, OFF_VER},
 };
 
-#define FIELD_COUNT (sizeof set_fields / sizeof set_fields[0])
+static const uint16_t field_len[6] = {HOST_LEN, CRED_LEN, CRED_LEN, CRED_LEN, TITLE_LEN, VER_LEN};
+
+#define FIELD_COUNT (sizeof field_len / sizeof field_len[0])
+
+/* What a copy holds. */
+enum { COPY_DATA, COPY_BLANK, COPY_VALID };
 
 /* One copy as found in the store. */
 typedef struct {
-    bool valid;
-    bool blank;
+    uint8_t what; /* COPY_* */
     uint32_t seq;
 } copy_t;
 
 static uint32_t get_le32(const uint8_t *p)
 {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+    uint32_t v = 0u;
+    unsigned i = 4u;
+
+    while (i > 0u) {
+        i--;
+        v = (v << 8) | p[i];
+    }
+    return v;
 }
 
 static void put_le32(uint8_t *p, uint32_t v)
 {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
+    unsigned i;
+
+    for (i = 0u; i < 4u; i++) {
+        p[i] = (uint8_t)(v >> (8u * i));
+    }
 }
 
 static void wipe(void *p, size_t n)
@@ -111,30 +120,36 @@ static void wipe(void *p, size_t n)
     }
 }
 
-/* Serial-number order: is a newer than b? */
-static bool seq_newer(uint32_t a, uint32_t b)
-{
-    uint32_t d = a - b;
-
-    return d != 0u && d < 0x80000000u;
-}
-
-static bool terminated(const char *s, size_t len)
-{
-    return memchr(s, '\0', len) != NULL;
-}
-
 static bool store_ok(const ota_store_t *store)
 {
     return store != NULL && store->read != NULL && store->write != NULL &&
            store->size >= 2u * REC_SIZE;
 }
 
+/* Do the strings of src (side `side` ^ 1) all end within their arrays? If
+ * so and dst (side `side`, zeroed before) is not NULL, copy them into dst. */
+static bool strings(uint8_t *dst, unsigned side, const uint8_t *src)
+{
+    const uint16_t *to = field_at[side];
+    const uint16_t *from = field_at[side ^ 1u];
+    size_t i;
+
+    for (i = 0u; i < FIELD_COUNT; i++) {
+        const char *s = (const char *)src + from[i];
+        if (memchr(s, 0, field_len[i]) == NULL) {
+            return false;
+        }
+        if (dst != NULL) {
+            memcpy(dst + to[i], s, strlen(s) + 1u);
+        }
+    }
+    return true;
+}
+
 static void copy_string(char *dst, size_t cap, const char *src)
 {
     size_t n = (src != NULL) ? strlen(src) : cap;
 
-    dst[0] = '\0';
     if (n < cap) {
         memcpy(dst, src, n + 1u);
     }
@@ -147,207 +162,136 @@ void ota_settings_defaults(ota_settings_t *s, const char *fw_title, const char *
     }
     memset(s, 0, sizeof *s);
     s->port = 1883u;
-    s->upgrade_pending = false;
     copy_string(s->title, sizeof s->title, fw_title);
     copy_string(s->version, sizeof s->version, fw_version);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Record <-> settings                                                      */
-/* ------------------------------------------------------------------------ */
-
-static void encode(const ota_settings_t *s, uint32_t seq, uint8_t rec[REC_SIZE])
-{
-    const uint8_t *base = (const uint8_t *)s;
-    size_t i;
-
-    memset(rec, 0, REC_SIZE);
-    memcpy(&rec[OFF_MAGIC], set_magic, sizeof set_magic);
-    rec[OFF_LAYOUT] = (uint8_t)SET_LAYOUT;
-    rec[OFF_FLAGS] = s->upgrade_pending ? (uint8_t)FLAG_UPGRADE : 0u;
-    put_le32(&rec[OFF_SEQ], seq);
-    for (i = 0u; i < FIELD_COUNT; i++) {
-        const char *src = (const char *)(base + set_fields[i].member);
-        memcpy(&rec[set_fields[i].off], src, strlen(src) + 1u); /* fits: checked by the caller */
-    }
-    rec[OFF_PORT] = (uint8_t)s->port;
-    rec[OFF_PORT + 1u] = (uint8_t)(s->port >> 8);
-    put_le32(&rec[OFF_CRC], ota_crc32(0u, rec, OFF_CRC));
-}
-
-/* A copy is valid when its CRC, magic, layout (1 or 2), strings and port are. */
-static bool record_valid(const uint8_t rec[REC_SIZE])
-{
-    size_t i;
-
-    if (ota_crc32(0u, rec, OFF_CRC) != get_le32(&rec[OFF_CRC]) ||
-        memcmp(&rec[OFF_MAGIC], set_magic, sizeof set_magic) != 0 ||
-        (rec[OFF_LAYOUT] != SET_LAYOUT && rec[OFF_LAYOUT] != SET_LAYOUT_V1) ||
-        rec[OFF_LAYOUT + 1u] != 0u) {
-        return false;
-    }
-    for (i = 0u; i < FIELD_COUNT; i++) {
-        if (memchr(&rec[set_fields[i].off], 0, set_fields[i].len) == NULL) {
-            return false;
-        }
-    }
-    return rec[OFF_PORT] != 0u || rec[OFF_PORT + 1u] != 0u;
-}
-
-static void decode(const uint8_t rec[REC_SIZE], ota_settings_t *s)
-{
-    uint8_t *base = (uint8_t *)s;
-    size_t i;
-
-    memset(s, 0, sizeof *s);
-    for (i = 0u; i < FIELD_COUNT; i++) {
-        memcpy(base + set_fields[i].member, &rec[set_fields[i].off], set_fields[i].len);
-    }
-    s->port = (uint16_t)((uint16_t)rec[OFF_PORT] | (uint16_t)((uint16_t)rec[OFF_PORT + 1u] << 8));
-    /* Layout 1 reserved the flags byte: the flag reads as false. */
-    s->upgrade_pending = rec[OFF_LAYOUT] >= SET_LAYOUT && (rec[OFF_FLAGS] & FLAG_UPGRADE) != 0u;
-}
-
-/* Never written: every byte 0x00 (erased EEPROM) or every byte 0xFF. */
-static bool record_blank(const uint8_t rec[REC_SIZE])
-{
-    size_t i;
-
-    if (rec[0] != 0x00u && rec[0] != 0xFFu) {
-        return false;
-    }
-    for (i = 1u; i < REC_SIZE; i++) {
-        if (rec[i] != rec[0]) {
-            return false;
-        }
-    }
-    return true;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Store access                                                             */
 /* ------------------------------------------------------------------------ */
 
-static uint32_t copy_offset(unsigned idx)
-{
-    return (idx == 0u) ? 0u : REC_SIZE;
-}
-
-/* Read copy idx into rec and judge it. */
+/* Read copy idx into rec and judge it: valid when its CRC, magic, layout
+ * (1 or 2), strings and port are; blank when all 0x00 or all 0xFF. */
 static ota_status_t read_copy(const ota_store_t *store, unsigned idx, uint8_t rec[REC_SIZE],
                               copy_t *c)
 {
-    c->valid = false;
-    c->blank = false;
-    c->seq = 0u;
-    if (store->read(store->ctx, copy_offset(idx), rec, REC_SIZE) != 0) {
+    if (store->read(store->ctx, idx * REC_SIZE, rec, REC_SIZE) != 0) {
         return OTA_ERR_PORT;
     }
-    c->valid = record_valid(rec);
-    c->blank = !c->valid && record_blank(rec);
     c->seq = get_le32(&rec[OFF_SEQ]);
+    c->what = COPY_DATA;
+    if (ota_crc32(0u, rec, REC_SIZE) == CRC_RESIDUE && get_le32(rec) == SET_MAGIC &&
+        (unsigned)(rec[OFF_LAYOUT] - 1u) < SET_LAYOUT && rec[OFF_LAYOUT + 1u] == 0u &&
+        strings(NULL, SIDE_SETTINGS, rec) && (rec[OFF_PORT] | rec[OFF_PORT + 1u]) != 0u) {
+        c->what = COPY_VALID;
+    } else if ((uint8_t)(rec[0] + 1u) <= 1u && memcmp(rec, rec + 1, REC_SIZE - 1u) == 0) {
+        c->what = COPY_BLANK; /* every byte 0x00, or every byte 0xFF */
+    }
     return OTA_OK;
 }
 
-/* Index of the newest valid copy, or -1 if neither is valid. */
-static int newest(const copy_t c[2])
-{
-    if (c[0].valid && (!c[1].valid || !seq_newer(c[1].seq, c[0].seq))) {
-        return 0;
-    }
-    return c[1].valid ? 1 : -1;
-}
-
-/* Read both copies; rec ends up holding copy B. */
-static ota_status_t scan_copies(const ota_store_t *store, uint8_t rec[REC_SIZE], copy_t c[2])
-{
-    ota_status_t st = read_copy(store, 0u, rec, &c[0]);
-
-    return (st == OTA_OK) ? read_copy(store, 1u, rec, &c[1]) : st;
-}
-
-static ota_status_t load_newest(const ota_store_t *store, uint8_t rec[REC_SIZE], ota_settings_t *s)
+/* Read both copies (rec ends up holding B) and find the newest valid one:
+ * OTA_OK with its index in *target and its sequence number in *seq. When
+ * neither is valid: OTA_ERR_NOT_FOUND if both are blank, else
+ * OTA_ERR_CHECKSUM, with *target 1 and *seq 0 (so that a save writes A,
+ * with sequence number 1). OTA_ERR_PORT if a read failed. */
+static ota_status_t find_newest(const ota_store_t *store, uint8_t rec[REC_SIZE], unsigned *target,
+                                uint32_t *seq)
 {
     copy_t c[2];
-    copy_t again;
-    int idx;
-    ota_status_t st = scan_copies(store, rec, c);
+    unsigned t = 0u;
+    ota_status_t st = read_copy(store, 0u, rec, &c[0]);
 
+    if (st == OTA_OK) {
+        st = read_copy(store, 1u, rec, &c[1]);
+    }
     if (st != OTA_OK) {
         return st;
     }
-    idx = newest(c);
-    if (idx < 0) {
-        return (c[0].blank && c[1].blank) ? OTA_ERR_NOT_FOUND : OTA_ERR_CHECKSUM;
+    /* B if A is not valid or B is newer in serial-number order (wrapping at
+     * 2^32 is harmless), else A. */
+    if (c[1].what == COPY_VALID &&
+        (c[0].what != COPY_VALID || (c[1].seq - c[0].seq - 1u) < 0x7FFFFFFFu)) {
+        t = 1u;
     }
-    if (idx == 0) { /* rec holds B: read A again and re-check it */
-        st = read_copy(store, 0u, rec, &again);
-        if (st != OTA_OK) {
-            return st;
-        }
-        if (!again.valid) {
-            return OTA_ERR_CHECKSUM; /* A changed between the two reads */
-        }
+    if (c[t].what != COPY_VALID) {
+        *target = 1u;
+        *seq = 0u;
+        return (c[0].what == COPY_BLANK && c[1].what == COPY_BLANK) ? OTA_ERR_NOT_FOUND
+                                                                  : OTA_ERR_CHECKSUM;
     }
-    decode(rec, s);
+    *target = t;
+    *seq = c[t].seq;
     return OTA_OK;
+}
+
+/* Write s as copy target with sequence number seq (rec: the buffer). */
+static ota_status_t write_copy(const ota_store_t *store, uint8_t rec[REC_SIZE],
+                               const ota_settings_t *s, unsigned target, uint32_t seq)
+{
+    memset(rec, 0, REC_SIZE);
+    put_le32(rec, SET_MAGIC);
+    rec[OFF_LAYOUT] = SET_LAYOUT; /* LE16 */
+    rec[OFF_FLAGS] = s->upgrade_pending ? (uint8_t)FLAG_UPGRADE : 0u;
+    put_le32(&rec[OFF_SEQ], seq);
+    (void)strings(rec, SIDE_RECORD, (const uint8_t *)s);
+    put_le32(&rec[OFF_PORT], s->port); /* its upper half lands where the CRC goes */
+    put_le32(&rec[OFF_CRC], ota_crc32(0u, rec, OFF_CRC));
+    return (store->write(store->ctx, target * REC_SIZE, rec, REC_SIZE) == 0) ? OTA_OK
+                                                                             : OTA_ERR_PORT;
+}
+
+/* Load into out (save_from NULL) or save save_from (out NULL).
+ *
+ * Both copies are read and judged first. A save then writes the copy that
+ * is not the newest valid one; a load picks the newest valid one. Either
+ * way that copy is read (back) last and must be valid with the expected
+ * sequence number: a save that did not land is reported, and a load never
+ * decodes a copy that changed since it was judged. */
+static ota_status_t settings_io(const ota_store_t *store, ota_settings_t *out,
+                                const ota_settings_t *save_from)
+{
+    uint8_t rec[REC_SIZE];
+    copy_t c;
+    unsigned target = 0u;
+    uint32_t seq = 0u;
+    ota_status_t st;
+
+    if ((out == NULL && save_from == NULL) || !store_ok(store) ||
+        (save_from != NULL &&
+         (save_from->port == 0u || !strings(NULL, SIDE_RECORD, (const uint8_t *)save_from)))) {
+        return OTA_ERR_PARAM;
+    }
+    st = find_newest(store, rec, &target, &seq);
+    if (save_from != NULL && st != OTA_ERR_PORT) { /* the other copy, one number on */
+        target ^= 1u;
+        seq++;
+        st = write_copy(store, rec, save_from, target, seq);
+    }
+    if (st == OTA_OK) {
+        st = read_copy(store, target, rec, &c);
+    }
+    if (st == OTA_OK && (c.what != COPY_VALID || c.seq != seq)) {
+        st = (save_from != NULL) ? OTA_ERR_PORT : OTA_ERR_CHECKSUM;
+    }
+    if (st == OTA_OK && out != NULL) {
+        memset(out, 0, sizeof *out);
+        (void)strings((uint8_t *)out, SIDE_SETTINGS, rec);
+        out->port = (uint16_t)get_le32(&rec[OFF_PORT]); /* the low half: the CRC follows */
+        /* Layout 1 reserved the flags byte: the flag reads as false. */
+        out->upgrade_pending =
+            rec[OFF_LAYOUT] == SET_LAYOUT && (rec[OFF_FLAGS] & FLAG_UPGRADE) != 0u;
+    }
+    wipe(rec, sizeof rec);
+    return st;
 }
 
 ota_status_t ota_settings_load(const ota_store_t *store, ota_settings_t *s)
 {
-    uint8_t rec[REC_SIZE];
-    ota_status_t st;
-
-    if (s == NULL || !store_ok(store)) {
-        return OTA_ERR_PARAM;
-    }
-    st = load_newest(store, rec, s);
-    wipe(rec, sizeof rec);
-    return st;
-}
-
-static ota_status_t save_record(const ota_store_t *store, const ota_settings_t *s,
-                                uint8_t rec[REC_SIZE])
-{
-    copy_t c[2];
-    int idx;
-    unsigned target;
-    uint32_t seq;
-    ota_status_t st = scan_copies(store, rec, c);
-
-    if (st != OTA_OK) {
-        return st;
-    }
-    idx = newest(c);
-    target = (idx == 0) ? 1u : 0u;
-    seq = (idx < 0) ? 1u : c[idx].seq + 1u;
-    encode(s, seq, rec);
-    if (store->write(store->ctx, copy_offset(target), rec, REC_SIZE) != 0) {
-        return OTA_ERR_PORT;
-    }
-    /* Read back: the copy must now be valid, with the new sequence number. */
-    st = read_copy(store, target, rec, &c[0]);
-    if (st == OTA_OK && (!c[0].valid || c[0].seq != seq)) {
-        st = OTA_ERR_PORT;
-    }
-    return st;
+    return settings_io(store, s, NULL);
 }
 
 ota_status_t ota_settings_save(const ota_store_t *store, const ota_settings_t *s)
 {
-    uint8_t rec[REC_SIZE];
-    size_t i;
-    ota_status_t st;
-
-    if (s == NULL || !store_ok(store) || s->port == 0u) {
-        return OTA_ERR_PARAM;
-    }
-    for (i = 0u; i < FIELD_COUNT; i++) {
-        if (!terminated((const char *)s + set_fields[i].member, set_fields[i].len)) {
-            return OTA_ERR_PARAM;
-        }
-    }
-    st = save_record(store, s, rec);
-    wipe(rec, sizeof rec);
-    return st;
+    return settings_io(store, NULL, s);
 }

@@ -988,6 +988,13 @@ static void test_update_ok_msg(void **state)
                              "\xf0\x9f\x98\x80\"}");
     assert_valid_json(msg);
 
+    /* The IMEI is escaped the same way. */
+    assert_int_equal(ota_at_update_ok_msg(msg, sizeof msg, "86\"0\\1\x02\xff", "t", "v", &len),
+                     OTA_OK);
+    assert_string_equal(msg, "{\"IMEI\":\"86\\\"0\\\\1\\u0002\\ufffd\",\"Message\":"
+                             "\"OTA Update OK, Firmware Title: t Ver: v\"}");
+    assert_valid_json(msg);
+
     /* NULL strings are empty. */
     assert_int_equal(ota_at_update_ok_msg(msg, sizeof msg, IMEI, NULL, NULL, &len), OTA_OK);
     assert_string_equal(msg, "{\"IMEI\":\"860000000000001\",\"Message\":\"OTA Update OK, Firmware "

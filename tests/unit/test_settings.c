@@ -451,6 +451,82 @@ static void test_read_back_mismatch(void **state)
     assert_int_equal(ota_settings_save(&lossy, &s), OTA_ERR_PORT);
 }
 
+/* A copy with a good CRC is still refused when the high byte of its layout,
+ * one of its strings or its port is wrong. */
+static void test_record_fields_checked(void **state)
+{
+    ota_settings_t s = make(1);
+    ota_settings_t out;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(fake_store_init(&fs, 1024u, 0x00u), 0);
+        assert_int_equal(ota_settings_save(&store, &s), OTA_OK);
+        if (i == 0) {
+            fs.mem[5] = 1u; /* layout 257 */
+        } else if (i == 1) {
+            memset(&fs.mem[12], 'h', OTA_CFG_HOST_MAX + 1u); /* a host without its NUL */
+        } else {
+            fs.mem[REC - 6u] = 0u; /* port 0 */
+            fs.mem[REC - 5u] = 0u;
+        }
+        set_seq(0u, 1u); /* a good CRC again */
+        memset(&out, 0x33, sizeof out);
+        assert_int_equal(ota_settings_load(&store, &out), OTA_ERR_CHECKSUM);
+        assert_int_equal((unsigned char)out.host[0], 0x33u); /* untouched */
+    }
+}
+
+/* A store whose copy B changes (to newer_seq, or corrupted when 0) just
+ * before the given read. */
+static uint32_t change_before_read;
+static uint32_t newer_seq;
+
+static int changing_read(void *ctx, uint32_t off, void *buf, size_t len)
+{
+    if (((fake_store_t *)ctx)->reads + 1u == change_before_read) {
+        if (newer_seq != 0u) {
+            set_seq(1u, newer_seq);
+        } else {
+            fs.mem[REC + 20u] ^= 0x01u;
+        }
+    }
+    return fake_store_read(ctx, off, buf, len);
+}
+
+/* A load reads the copy it picked once more before it decodes it: if that
+ * copy changed in between (another sequence number, or no longer valid),
+ * the load says so instead of returning either. */
+static void test_copy_changed_between_reads(void **state)
+{
+    ota_settings_t s1 = make(1);
+    ota_settings_t s2 = make(2);
+    ota_store_t changing = store;
+    ota_settings_t out;
+    uint32_t seq;
+
+    (void)state;
+    changing.read = changing_read;
+    for (seq = 0u; seq <= 3u; seq += 3u) {
+        assert_int_equal(fake_store_init(&fs, 1024u, 0x00u), 0);
+        assert_int_equal(ota_settings_save(&store, &s1), OTA_OK); /* A, seq 1 */
+        assert_int_equal(ota_settings_save(&store, &s2), OTA_OK); /* B, seq 2: the newest */
+        change_before_read = fs.reads + 3u; /* A, B, then B again */
+        newer_seq = seq;
+        memset(&out, 0x33, sizeof out);
+        assert_int_equal(ota_settings_load(&changing, &out), OTA_ERR_CHECKSUM);
+        assert_int_equal((unsigned char)out.host[0], 0x33u);
+        change_before_read = 0u;
+    }
+    /* Without a change in between, the same store loads. */
+    assert_int_equal(fake_store_init(&fs, 1024u, 0x00u), 0);
+    assert_int_equal(ota_settings_save(&store, &s1), OTA_OK);
+    assert_int_equal(ota_settings_save(&store, &s2), OTA_OK);
+    assert_int_equal(ota_settings_load(&changing, &out), OTA_OK);
+    assert_settings_equal(&out, &s2);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Layout 1 (the first release): built here byte by byte from its spec,     */
 /* independently of the code under test.                                    */
@@ -601,6 +677,8 @@ int main(void)
         cmocka_unit_test_setup(test_params, setup),
         cmocka_unit_test_setup(test_port_failures, setup),
         cmocka_unit_test_setup(test_read_back_mismatch, setup),
+        cmocka_unit_test_setup(test_record_fields_checked, setup),
+        cmocka_unit_test_setup(test_copy_changed_between_reads, setup),
         cmocka_unit_test_setup(test_v1_record_loads, setup),
         cmocka_unit_test_setup(test_v1_migrates_on_save, setup),
         cmocka_unit_test_setup(test_v1_migration_power_cut, setup),
