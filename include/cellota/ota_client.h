@@ -156,6 +156,8 @@ typedef struct {
     uint32_t done_bytes;
     uint32_t resumed;
     uint32_t erased_to;
+    uint32_t jnl_emap; /* download journal: erase map address */
+    uint32_t jnl_cmap; /* ... and chunk map address */
     uint32_t verify_pos;
     uint32_t image_crc;
     uint32_t pkg_crc;
