@@ -9,6 +9,7 @@
  */
 #include "cellota/ota_client.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "cellota/ota_bootreq.h"
@@ -17,6 +18,16 @@
 #include "ota_journal.h"
 #include "ota_json.h"
 #include "ota_tb.h"
+
+/* ota_client_t::offer is copied from and compared with an ota_tb_offer_t
+ * whole: the two must have the same layout. */
+#define SAME_FIELD(f)                                                                 \
+    (offsetof(ota_tb_offer_t, f) == offsetof(ota_client_t, offer.f) - offsetof(ota_client_t, offer))
+typedef char offer_layout_check[(sizeof(ota_tb_offer_t) == sizeof(((ota_client_t *)NULL)->offer) &&
+                                 SAME_FIELD(title) && SAME_FIELD(version) && SAME_FIELD(size) &&
+                                 SAME_FIELD(algo) && SAME_FIELD(checksum))
+                                    ? 1
+                                    : -1];
 
 /* ota_client_t::flags */
 #define F_OFFER 0x01u      /* an attribute answer was decided; see pend_code */
@@ -119,7 +130,7 @@ static void fail(ota_client_t *c, const char *tpl, uint32_t a, uint32_t b)
     ota_sb_t sb;
     ota_sb_init(&sb, c->reason, sizeof c->reason);
     ota_sb_fmt(&sb, tpl + 1,
-               c->state == OTA_STATE_CONNECTING ? c->cfg->settings->host : c->version, a, b);
+               c->state == OTA_STATE_CONNECTING ? c->cfg->settings->host : c->offer.version, a, b);
     pend_fail(c, code, code == OTA_CODE_TIMEOUT || code == OTA_CODE_CHECKSUM);
 }
 
@@ -203,10 +214,13 @@ static void send_fw_state(ota_client_t *c, const char *state, const char *error)
     }
 }
 
+/* A new state; it has work at once (each step moves the deadline on when it
+ * waits for something). */
 static void enter(ota_client_t *c, ota_state_t st, uint8_t phase)
 {
     c->state = st;
     c->phase = phase;
+    c->deadline = c->now;
     log_line(c, OTA_LOG_DEBUG, "state ", ota_state_str(st));
 }
 
@@ -272,8 +286,8 @@ static void handle_failure(ota_client_t *c)
     log_line(c, OTA_LOG_WARN, "will retry: ", c->reason);
     link_close(c);
     c->code = code;
-    c->deadline = c->now + (c->cfg->backoff_ms << ((c->attempt > 8u) ? 8u : c->attempt - 1u));
     enter(c, OTA_STATE_BACKOFF, 0);
+    c->deadline = c->now + (c->cfg->backoff_ms << ((c->attempt > 8u) ? 8u : c->attempt - 1u));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -327,19 +341,23 @@ static void on_chunk(ota_client_t *c, uint32_t rid, uint32_t k, const uint8_t *p
 
 static void on_server_error(ota_client_t *c, const uint8_t *p, size_t len)
 {
+    char text[33];
+    size_t n = 0;
     ota_code_t code = OTA_CODE_TIMEOUT;
     ota_sb_t sb;
-    ota_sb_init(&sb, c->reason, sizeof c->reason);
-    ota_sb_str(&sb, "server error on v2/fw/error: ");
-    for (size_t i = 0; i < len && i < 32u; i++) {
-        char ch = (p[i] >= 0x20u && p[i] < 0x7Fu) ? (char)p[i] : '?';
-        ota_sb_mem(&sb, &ch, 1u);
+    for (; n < len && n < 32u; n++) {
+        text[n] = (p[n] >= 0x20u && p[n] < 0x7Fu) ? (char)p[n] : '?';
     }
-    if (len == 9u && memcmp(p, "NOT_FOUND", 9u) == 0) {
+    text[n] = '\0';
+    /* (the text equals one of these only if the payload does) */
+    if (strcmp(text, "NOT_FOUND") == 0) {
         code = OTA_CODE_NO_TITLE;
-    } else if (len == 17u && memcmp(p, "PAYLOAD_TOO_LARGE", 17u) == 0) {
+    } else if (strcmp(text, "PAYLOAD_TOO_LARGE") == 0) {
         code = OTA_CODE_FORMAT;
     }
+    ota_sb_init(&sb, c->reason, sizeof c->reason);
+    ota_sb_str(&sb, "server error on v2/fw/error: ");
+    ota_sb_str(&sb, text);
     pend_fail(c, code, code == OTA_CODE_TIMEOUT);
 }
 
@@ -359,23 +377,16 @@ static void on_attributes(ota_client_t *c, const uint8_t *p, size_t len)
     ota_sb_t sb;
     ota_code_t code;
 
+    memset(&offer, 0, sizeof offer); /* padding included: compared whole */
     ota_sb_init(&sb, again ? scratch : c->reason, again ? sizeof scratch : sizeof c->reason);
     code = ota_tb_decide(p, len, s->title, s->version, &offer, &sb);
-    if (again) {
-        if (code != OTA_CODE_NONE || strcmp(offer.title, c->title) != 0 ||
-            strcmp(offer.version, c->version) != 0 || offer.size != c->pkg_size ||
-            offer.algo != c->algo || memcmp(offer.checksum, c->checksum, sizeof c->checksum) != 0) {
-            code = OTA_CODE_CHECKSUM;
-        }
-    } else {
-        memcpy(c->title, offer.title, sizeof c->title);
-        memcpy(c->version, offer.version, sizeof c->version);
-        c->pkg_size = offer.size;
-        c->algo = offer.algo;
-        memcpy(c->checksum, offer.checksum, sizeof c->checksum);
+    if (!again) {
+        memcpy(&c->offer, &offer, sizeof offer);
         if (ota_json_parse((const char *)p, len, &root) != OTA_OK) {
             c->flags |= F_GARBLED; /* damaged on the way, most likely: worth another try */
         }
+    } else if (code != OTA_CODE_NONE || memcmp(&c->offer, &offer, sizeof offer) != 0) {
+        code = OTA_CODE_CHECKSUM;
     }
     c->pend_code = code;
     c->flags |= F_OFFER;
@@ -419,8 +430,8 @@ static void begin_attempt(ota_client_t *c)
 {
     c->attempt++;
     c->flags = 0;
-    c->title[0] = '\0';
-    c->version[0] = '\0';
+    c->offer.title[0] = '\0';
+    c->offer.version[0] = '\0';
     c->reason[0] = '\0';
     c->geom.image_size = 0;
     progress_reset(c);
@@ -437,7 +448,7 @@ static void step_connecting(ota_client_t *c)
     if (c->phase == PH_PROBE) {
         int rc = cfg->flash.probe(cfg->flash.ctx);
         if (rc != 0) {
-            fail(c, R_NO_HW "external flash not found (probe %d)", (uint32_t)rc, 0u);
+            fail(c, R_NO_HW "flash not found (probe %d)", (uint32_t)rc, 0u);
             return;
         }
         ota_mqtt_conn_t conn = {s->host,     s->port,     s->client_id,
@@ -454,9 +465,8 @@ static void step_connecting(ota_client_t *c)
     }
     ls = t->state(t->ctx);
     if (ls == OTA_LINK_UP) {
-        enter(c, OTA_STATE_NEGOTIATING, 0);
+        enter(c, OTA_STATE_NEGOTIATING, 0); /* asks at once */
         c->attr_tries = 0;
-        c->deadline = c->now; /* ask at once */
     } else if (ls != OTA_LINK_CONNECTING) {
         fail(c, R_TIMEOUT "connection refused by %s", 0u, 0u);
     } else if (due(c->now, c->deadline)) {
@@ -477,9 +487,9 @@ static void ask_attributes(ota_client_t *c)
 
     if (c->attr_tries == 0u && c->state == OTA_STATE_NEGOTIATING) {
         /* The server answers without subscriptions, but a broker does not. */
-        rc |= t->subscribe(t->ctx, OTA_TB_SUB_ATTR_RSP, 1u);
-        rc |= t->subscribe(t->ctx, OTA_TB_SUB_CHUNKS, 1u);
-        rc |= t->subscribe(t->ctx, OTA_TB_TOPIC_FW_ERROR, 1u);
+        for (unsigned i = 0; i < 3u; i++) {
+            rc |= t->subscribe(t->ctx, nth(OTA_TB_SUB_ATTR_RSP "\0" OTA_TB_SUB_CHUNKS "\0" OTA_TB_TOPIC_FW_ERROR, i), 1u);
+        }
         ota_sb_init(&sb, (char *)c->buf, sizeof c->buf);
         ota_tb_current_fw(&sb, c->cfg->settings->title, c->cfg->settings->version);
         rc |= publish_text(c, OTA_TB_TOPIC_TELEMETRY, &sb);
@@ -500,7 +510,7 @@ static void ask_attributes(ota_client_t *c)
     }
     c->attr_tries++;
     c->deadline = c->now + c->cfg->answer_timeout_ms;
-    log_line(c, OTA_LOG_INFO, "attributes requested", "");
+    log_line(c, OTA_LOG_INFO, "attributes requested", NULL);
 }
 
 /* Ask again when the answer is overdue, up to chunk_retries times. */
@@ -521,8 +531,8 @@ static void start_download(ota_client_t *c)
     const ota_config_t *cfg = c->cfg;
 
     c->reason[0] = '\0';
-    if (ota_pkg_geometry(cfg->format, c->pkg_size, cfg->raw_chunk_size, &c->geom) != OTA_OK) {
-        fail(c, R_FORMAT "fw_size %u is not a valid package size for this format", c->pkg_size,
+    if (ota_pkg_geometry(cfg->format, c->offer.size, cfg->raw_chunk_size, &c->geom) != OTA_OK) {
+        fail(c, R_FORMAT "fw_size %u is no valid package size for this format", c->offer.size,
              0u);
         return;
     }
@@ -534,7 +544,7 @@ static void start_download(ota_client_t *c)
     memset(c->u.req, 0, sizeof c->u.req);
     (void)next_rid(c); /* a new request id for every attempt */
     enter(c, OTA_STATE_DOWNLOADING, PH_DL_META);
-    log_line(c, OTA_LOG_INFO, "downloading ", c->version);
+    log_line(c, OTA_LOG_INFO, "downloading ", c->offer.version);
     send_fw_state(c, "DOWNLOADING", NULL);
 }
 
@@ -546,7 +556,7 @@ static void step_negotiating(ota_client_t *c)
         ask_again(c, R_TIMEOUT "no answer to the attribute request after %u tries");
     } else if (c->pend_code != OTA_CODE_NONE) {
         pend_fail(c, c->pend_code, (c->flags & F_GARBLED) != 0u);
-    } else if (refused != NULL && strcmp(c->version, refused) == 0) {
+    } else if (refused != NULL && strcmp(c->offer.version, refused) == 0) {
         /* (an offer never has an empty version) */
         fail(c, R_NO_HW "version %s was rolled back on this device: not installed again", 0u, 0u);
     } else {
@@ -655,7 +665,7 @@ static void step_journal(ota_client_t *c)
     if (fits) {
         c->flags |= F_JNL;
     } else {
-        log_line(c, OTA_LOG_WARN, "too many chunks for the journal: no resume", "");
+        log_line(c, OTA_LOG_WARN, "journal too small: no resume", NULL);
     }
     c->phase = PH_DL_RUN;
 }
@@ -680,7 +690,7 @@ static void step_scan(ota_client_t *c)
         }
         if (OTA_JNL_TAG(ota_crc32(0, c->buf, n)) != tag) {
             /* The slot does not hold what the journal says: start over. */
-            log_line(c, OTA_LOG_WARN, "journal and slot disagree: downloading again", "");
+            log_line(c, OTA_LOG_WARN, "journal and slot disagree: starting over", NULL);
             jnl_drop(c);
             progress_reset(c);
             c->phase = PH_DL_JOURNAL;
@@ -748,10 +758,15 @@ static void send_request(ota_client_t *c, ota_req_slot_t *s)
     s->state = SLOT_WAIT;
 }
 
+/* Erase, request and time out; when all there is to do is wait for
+ * answers, the deadline is the first request's timeout. */
 static void step_downloading(ota_client_t *c)
 {
     const ota_config_t *cfg = c->cfg;
+    uint32_t at = c->now + cfg->answer_timeout_ms;
+    bool busy;
 
+    c->deadline = c->now;
     if (link_lost(c)) {
         return;
     }
@@ -772,13 +787,14 @@ static void step_downloading(ota_client_t *c)
         enter(c, OTA_STATE_VERIFYING, 0);
         return;
     }
-    if (erase_ahead(c) && c->erased_to < chunk_data_end(c, last_k(c, cfg->window - 1u))) {
+    busy = erase_ahead(c);
+    if (busy && c->erased_to < chunk_data_end(c, last_k(c, cfg->window - 1u))) {
         return; /* the first window is not erased yet: keep erasing */
     }
     for (unsigned i = 0; i < cfg->window && (c->flags & F_FAIL) == 0u; i++) {
         ota_req_slot_t *s = &c->u.req[i];
         if (s->state == SLOT_WAIT && due(c->now, s->sent_at + cfg->answer_timeout_ms)) {
-            log_line(c, OTA_LOG_WARN, "chunk timed out, asking again", "");
+            log_line(c, OTA_LOG_WARN, "chunk timed out, asking again", NULL);
             s->state = SLOT_SEND;
         }
         if (s->state == SLOT_FREE && !skip_done(c)) {
@@ -795,6 +811,14 @@ static void step_downloading(ota_client_t *c)
         if (s->state == SLOT_SEND) {
             send_request(c, s);
         }
+        if (s->state == SLOT_FREE && c->next_k < c->geom.chunks) {
+            busy = true; /* (skipped chunks moved it past the erased part) */
+        } else if (s->state == SLOT_WAIT && (int32_t)(s->sent_at + cfg->answer_timeout_ms - at) < 0) {
+            at = s->sent_at + cfg->answer_timeout_ms;
+        }
+    }
+    if (!busy) {
+        c->deadline = at;
     }
 }
 
@@ -804,7 +828,7 @@ static void step_downloading(ota_client_t *c)
 
 static void hash_pkg(ota_client_t *c, const uint8_t *p, size_t n)
 {
-    if (c->algo == OTA_ALGO_CRC32) {
+    if (c->offer.algo == OTA_ALGO_CRC32) {
         c->pkg_crc = ota_crc32(c->pkg_crc, p, n);
     }
 #if OTA_CFG_SHA256
@@ -824,12 +848,12 @@ static bool digest_matches(ota_client_t *c)
     d[2] = (uint8_t)(c->pkg_crc >> 16);
     d[3] = (uint8_t)(c->pkg_crc >> 24);
 #if OTA_CFG_SHA256
-    if (c->algo == OTA_ALGO_SHA256) {
+    if (c->offer.algo == OTA_ALGO_SHA256) {
         ota_sha256_final(&c->u.sha, d);
         n = 32u;
     }
 #endif
-    return memcmp(d, c->checksum, n) == 0;
+    return memcmp(d, c->offer.checksum, n) == 0;
 }
 
 /* Re-read the slot, rebuild the package stream (record CRCs for Dragino),
@@ -860,10 +884,10 @@ static void step_verifying(ota_client_t *c)
     }
     if (!digest_matches(c)) {
         jnl_drop(c); /* the next attempt must not trust this slot */
-        fail(c, R_CHECKSUM "whole image does not match fw_checksum; not staged", 0u, 0u);
+        fail(c, R_CHECKSUM "whole image does not match fw_checksum", 0u, 0u);
         return;
     }
-    log_line(c, OTA_LOG_INFO, "image verified: ", c->version);
+    log_line(c, OTA_LOG_INFO, "image verified: ", c->offer.version);
     send_fw_state(c, "VERIFIED", NULL);
     /* Read the offer again before staging (on_attributes()). */
     enter(c, OTA_STATE_STAGING, 0);
@@ -880,13 +904,13 @@ static void step_staging(ota_client_t *c)
     uint8_t rec[OTA_BOOTREQ_SIZE];
 
     if ((c->flags & F_OFFER) == 0u) {
-        ask_again(c, R_TIMEOUT "no answer when the offer was read again before staging");
+        ask_again(c, R_TIMEOUT "no answer to the offer read again before staging");
         return;
     }
     c->flags &= (uint8_t)~F_OFFER;
     if (c->pend_code != OTA_CODE_NONE) {
         jnl_drop(c); /* the slot holds a build the server no longer offers */
-        fail(c, R_CHECKSUM "the server's offer changed during the download: %s not staged", 0u,
+        fail(c, R_CHECKSUM "offer changed during the download: %s not staged", 0u,
              0u);
         return;
     }
@@ -896,9 +920,9 @@ static void step_staging(ota_client_t *c)
     req.image_crc = c->image_crc;
     /* A title or version too long for the record has no NUL in its field
      * there, and the encoder refuses it. */
-    memcpy(req.title, c->title, sizeof req.title < sizeof c->title ? sizeof req.title : sizeof c->title);
-    memcpy(req.version, c->version,
-           sizeof req.version < sizeof c->version ? sizeof req.version : sizeof c->version);
+    memcpy(req.title, c->offer.title, sizeof req.title < sizeof c->offer.title ? sizeof req.title : sizeof c->offer.title);
+    memcpy(req.version, c->offer.version,
+           sizeof req.version < sizeof c->offer.version ? sizeof req.version : sizeof c->offer.version);
     if (ota_bootreq_encode(&req, rec) != OTA_OK) {
         fail(c, R_FORMAT "boot request cannot hold this title or version", 0u, 0u);
         return;
@@ -1074,51 +1098,13 @@ ota_status_t ota_client_poll(ota_client_t *c, uint32_t now_ms)
     return OTA_OK;
 }
 
-static uint32_t download_deadline(const ota_client_t *c)
-{
-    uint32_t at = c->now + c->cfg->answer_timeout_ms;
-    if (c->received == c->geom.chunks || c->phase != PH_DL_RUN ||
-        c->erased_to < chunk_data_end(c, last_k(c, c->cfg->window))) {
-        return c->now;
-    }
-    for (unsigned i = 0; i < c->cfg->window; i++) {
-        const ota_req_slot_t *s = &c->u.req[i];
-        if (s->state == SLOT_SEND || (s->state == SLOT_FREE && c->next_k < c->geom.chunks)) {
-            return c->now;
-        }
-        if (s->state == SLOT_WAIT) {
-            uint32_t t = s->sent_at + c->cfg->answer_timeout_ms;
-            if ((int32_t)(t - at) < 0) {
-                at = t;
-            }
-        }
-    }
-    return at;
-}
-
 bool ota_client_next_deadline(const ota_client_t *c, uint32_t *at)
 {
     if (c == NULL || at == NULL || c->cfg == NULL || c->state == OTA_STATE_IDLE) {
         return false;
     }
-    *at = c->now;
-    if ((c->flags & (F_FAIL | F_OFFER)) != 0u) {
-        return true;
-    }
-    switch (c->state) {
-    case OTA_STATE_DONE:
-        *at = c->deadline;
-        return (c->flags & F_REBOOT) != 0u;
-    case OTA_STATE_CONNECTING:
-        if (c->phase != PH_PROBE) {
-            *at = c->deadline;
-        }
-        break;
-    case OTA_STATE_DOWNLOADING: *at = download_deadline(c); break;
-    case OTA_STATE_VERIFYING: break;
-    default: *at = c->deadline; break;
-    }
-    return true;
+    *at = ((c->flags & (F_FAIL | F_OFFER)) != 0u) ? c->now : c->deadline;
+    return c->state != OTA_STATE_DONE || (c->flags & F_REBOOT) != 0u;
 }
 
 ota_status_t ota_client_info(const ota_client_t *c, ota_client_info_t *info)
@@ -1133,8 +1119,8 @@ ota_status_t ota_client_info(const ota_client_t *c, ota_client_info_t *info)
     info->resumed = c->resumed;
     info->code = c->code;
     info->reason = c->reason;
-    info->fw_title = c->title;
-    info->fw_version = c->version;
+    info->fw_title = c->offer.title;
+    info->fw_version = c->offer.version;
     return OTA_OK;
 }
 
