@@ -53,11 +53,57 @@ typedef char offer_layout_check[(sizeof(ota_tb_offer_t) == sizeof(((ota_client_t
 #define PH_DL_SCAN 2u    /* check the chunks the journal records */
 #define PH_DL_RUN 3u     /* erase, request, write */
 
-/* A failure's reason template starts with its result code (see fail()). */
+/* Failure reasons (fail()): the first byte of each is its result code. */
 #define R_NO_HW "\002"
 #define R_FORMAT "\003"
 #define R_TIMEOUT "\004"
 #define R_CHECKSUM "\007"
+#define REASONS(X)                                                                             \
+    X(E_LINK_LOST, R_TIMEOUT "connection to the OTA server lost")                              \
+    X(E_NO_FLASH, R_NO_HW "flash not found (probe %d)")                                        \
+    X(E_CONNECT, R_TIMEOUT "connect to %s refused by transport (port %d)")                     \
+    X(E_REFUSED, R_TIMEOUT "connection refused by %s")                                         \
+    X(E_NO_LINK, R_TIMEOUT "no connection to %s in time")                                      \
+    X(E_PUBLISH, R_TIMEOUT "publish or subscribe refused by transport")                        \
+    X(E_NO_ANSWER, R_TIMEOUT "no answer to the attribute request after %u tries")              \
+    X(E_NO_RECHECK, R_TIMEOUT "no answer to the offer read again before staging")              \
+    X(E_SIZE, R_FORMAT "fw_size %u is no valid package size for this format")                  \
+    X(E_FIT, R_NO_HW "image of %u bytes does not fit the %u-byte slot")                        \
+    X(E_ROLLED_BACK, R_NO_HW "version %s was rolled back on this device: not installed again") \
+    X(E_CHUNK_BAD, R_CHECKSUM "chunk %u failed its check %u times")                            \
+    X(E_CHUNK_LOST, R_TIMEOUT "chunk %u not answered after %u requests")                       \
+    X(E_CHUNK_REQ, R_TIMEOUT "chunk %u request refused by transport (port %d)")                \
+    X(E_IMAGE, R_CHECKSUM "whole image does not match fw_checksum")                            \
+    X(E_CHANGED, R_CHECKSUM "offer changed during the download: %s not staged")                \
+    X(E_BOOTREQ, R_FORMAT "boot request cannot hold this title or version")                    \
+    X(E_ABORTED, R_TIMEOUT "aborted by the application")
+
+/* Log lines (log_line()): the first byte of each is its level, as a digit. */
+#define L_ERROR "0"
+#define L_WARN "1"
+#define L_INFO "2"
+#define L_DEBUG "3"
+#define LOGS(X)                                                      \
+    X(L_STATE, L_DEBUG "state ")                                     \
+    X(L_STARTED, L_INFO "update started: ")                          \
+    X(L_CONNECTING, L_INFO "connecting to ")                         \
+    X(L_ASKED, L_INFO "attributes requested")                        \
+    X(L_DOWNLOADING, L_INFO "downloading ")                          \
+    X(L_NO_RESUME, L_WARN "journal too small: no resume")            \
+    X(L_DISAGREE, L_WARN "journal and slot disagree: starting over") \
+    X(L_TIMED_OUT, L_WARN "chunk timed out, asking again")           \
+    X(L_BAD_CHUNK, L_WARN "bad chunk answer: ")                      \
+    X(L_VERIFIED, L_INFO "image verified: ")                         \
+    X(L_STAGED, L_INFO "update staged, OTA code 100")                \
+    X(L_FAILED, L_ERROR "update failed: ")                           \
+    X(L_RETRY, L_WARN "will retry: ")                                \
+    X(L_NOT_SENT, L_WARN "status not sent: ")
+
+#define MSG_ID(id, text) id,
+#define MSG_TEXT(id, text) text "\0"
+enum { REASONS(MSG_ID) REASONS_END };
+enum { LOGS(MSG_ID) LOGS_END };
+static const char reasons[] = REASONS(MSG_TEXT);
 
 /* Flash operations (fl(), port_fail()): the word of the reason in bits 0-2
  * (read, write, erase, read-back: a read; read-back mismatch: no call), the
@@ -90,22 +136,24 @@ static const char *nth(const char *list, unsigned i)
     return list;
 }
 
-static void log_line(const ota_client_t *c, ota_log_level_t lvl, const char *a, const char *b)
+/* Log line `id` (LOGS), followed by b (NULL: nothing). */
+static void log_line(const ota_client_t *c, unsigned id, const char *b)
 {
 #if OTA_CFG_LOG
+    static const char logs[] = LOGS(MSG_TEXT);
+    const char *a = nth(logs, id);
     char line[OTA_CFG_REASON_MAX + 48u];
     ota_sb_t sb;
     if (c->cfg->log.write == NULL) {
         return;
     }
     ota_sb_init(&sb, line, sizeof line);
-    ota_sb_str(&sb, a);
+    ota_sb_str(&sb, a + 1);
     ota_sb_str(&sb, b);
-    c->cfg->log.write(c->cfg->log.ctx, lvl, line);
+    c->cfg->log.write(c->cfg->log.ctx, (ota_log_level_t)(a[0] - '0'), line);
 #else
     (void)c;
-    (void)lvl;
-    (void)a;
+    (void)id;
     (void)b;
 #endif
 }
@@ -120,12 +168,13 @@ static void pend_fail(ota_client_t *c, ota_code_t code, bool transient)
     c->pend_code = code;
 }
 
-/* A failure: c->reason = tpl after its first byte, which is the result
- * code; ota_sb_fmt fills in a and b, and %s with the server's host while
+/* Failure `id` (REASONS): c->reason = its template after the result code,
+ * filled in by ota_sb_fmt with a and b, and %s with the server's host while
  * connecting, the offered version after. Codes 4 and 7 may be retried.
  * The text is always the latest; the code the first. */
-static void fail(ota_client_t *c, const char *tpl, uint32_t a, uint32_t b)
+static void fail(ota_client_t *c, unsigned id, uint32_t a, uint32_t b)
 {
+    const char *tpl = nth(reasons, id);
     ota_code_t code = (ota_code_t)tpl[0];
     ota_sb_t sb;
     ota_sb_init(&sb, c->reason, sizeof c->reason);
@@ -221,7 +270,7 @@ static void enter(ota_client_t *c, ota_state_t st, uint8_t phase)
     c->state = st;
     c->phase = phase;
     c->deadline = c->now;
-    log_line(c, OTA_LOG_DEBUG, "state ", ota_state_str(st));
+    log_line(c, L_STATE, ota_state_str(st));
 }
 
 static void link_close(ota_client_t *c)
@@ -235,7 +284,7 @@ static bool link_lost(ota_client_t *c)
     if (t->state(t->ctx) == OTA_LINK_UP) {
         return false;
     }
-    fail(c, R_TIMEOUT "connection to the OTA server lost", 0u, 0u);
+    fail(c, E_LINK_LOST, 0u, 0u);
     return true;
 }
 
@@ -256,12 +305,11 @@ static void finish(ota_client_t *c, ota_code_t code)
         ota_sb_init(&sb, (char *)c->buf, sizeof c->buf);
         ota_tb_status_msg(&sb, c->cfg->imei, code, c->reason);
         if (!sb.over && up->send(up->ctx, sb.buf, sb.len) != 0) {
-            log_line(c, OTA_LOG_WARN, "status not sent: ", sb.buf);
+            log_line(c, L_NOT_SENT, sb.buf);
         }
     }
     link_close(c);
-    log_line(c, ok ? OTA_LOG_INFO : OTA_LOG_ERROR, ok ? "update staged, OTA code 100" : "update failed: ",
-             c->reason);
+    log_line(c, ok ? L_STAGED : L_FAILED, c->reason);
     enter(c, ok ? OTA_STATE_DONE : OTA_STATE_IDLE, 0);
     if (ok && c->cfg->reboot_delay_ms != 0u && c->cfg->reboot.reboot != NULL) {
         c->flags = F_REBOOT;
@@ -283,7 +331,7 @@ static void handle_failure(ota_client_t *c)
         return;
     }
     c->flags = 0;
-    log_line(c, OTA_LOG_WARN, "will retry: ", c->reason);
+    log_line(c, L_RETRY, c->reason);
     link_close(c);
     c->code = code;
     enter(c, OTA_STATE_BACKOFF, 0);
@@ -316,7 +364,7 @@ static void on_chunk(ota_client_t *c, uint32_t rid, uint32_t k, const uint8_t *p
          * end is what an expired server cache sends). */
         s->bad++;
         s->state = SLOT_SEND;
-        log_line(c, OTA_LOG_WARN, "bad chunk answer: ",
+        log_line(c, L_BAD_CHUNK,
                  st == OTA_ERR_CHECKSUM ? "record CRC mismatch"
                  : st == OTA_ERR_NOT_FOUND ? "empty before the end"
                                           : "wrong length");
@@ -377,7 +425,6 @@ static void on_attributes(ota_client_t *c, const uint8_t *p, size_t len)
     ota_sb_t sb;
     ota_code_t code;
 
-    memset(&offer, 0, sizeof offer); /* padding included: compared whole */
     ota_sb_init(&sb, again ? scratch : c->reason, again ? sizeof scratch : sizeof c->reason);
     code = ota_tb_decide(p, len, s->title, s->version, &offer, &sb);
     if (!again) {
@@ -385,7 +432,10 @@ static void on_attributes(ota_client_t *c, const uint8_t *p, size_t len)
         if (ota_json_parse((const char *)p, len, &root) != OTA_OK) {
             c->flags |= F_GARBLED; /* damaged on the way, most likely: worth another try */
         }
-    } else if (code != OTA_CODE_NONE || memcmp(&c->offer, &offer, sizeof offer) != 0) {
+    } else if (code != OTA_CODE_NONE || strcmp(offer.title, c->offer.title) != 0 ||
+               strcmp(offer.version, c->offer.version) != 0 || offer.size != c->offer.size ||
+               offer.algo != c->offer.algo ||
+               memcmp(offer.checksum, c->offer.checksum, sizeof offer.checksum) != 0) {
         code = OTA_CODE_CHECKSUM;
     }
     c->pend_code = code;
@@ -448,17 +498,17 @@ static void step_connecting(ota_client_t *c)
     if (c->phase == PH_PROBE) {
         int rc = cfg->flash.probe(cfg->flash.ctx);
         if (rc != 0) {
-            fail(c, R_NO_HW "flash not found (probe %d)", (uint32_t)rc, 0u);
+            fail(c, E_NO_FLASH, (uint32_t)rc, 0u);
             return;
         }
         ota_mqtt_conn_t conn = {s->host,     s->port,     s->client_id,
                                 s->username, s->password, cfg->keepalive_s};
         rc = t->connect(t->ctx, &conn, on_message, c);
         if (rc != 0) {
-            fail(c, R_TIMEOUT "connect to %s refused by transport (port %d)", (uint32_t)rc, 0u);
+            fail(c, E_CONNECT, (uint32_t)rc, 0u);
             return;
         }
-        log_line(c, OTA_LOG_INFO, "connecting to ", s->host);
+        log_line(c, L_CONNECTING, s->host);
         c->deadline = c->now + cfg->connect_timeout_ms;
         c->phase = PH_LINK;
         return;
@@ -468,9 +518,9 @@ static void step_connecting(ota_client_t *c)
         enter(c, OTA_STATE_NEGOTIATING, 0); /* asks at once */
         c->attr_tries = 0;
     } else if (ls != OTA_LINK_CONNECTING) {
-        fail(c, R_TIMEOUT "connection refused by %s", 0u, 0u);
+        fail(c, E_REFUSED, 0u, 0u);
     } else if (due(c->now, c->deadline)) {
-        fail(c, R_TIMEOUT "no connection to %s in time", 0u, 0u);
+        fail(c, E_NO_LINK, 0u, 0u);
     }
 }
 
@@ -505,16 +555,16 @@ static void ask_attributes(ota_client_t *c)
     rc |= t->publish(t->ctx, topic, (const uint8_t *)OTA_TB_ATTR_KEYS,
                      sizeof(OTA_TB_ATTR_KEYS) - 1u, 1u);
     if (rc != 0) {
-        fail(c, R_TIMEOUT "publish or subscribe refused by transport", 0u, 0u);
+        fail(c, E_PUBLISH, 0u, 0u);
         return;
     }
     c->attr_tries++;
     c->deadline = c->now + c->cfg->answer_timeout_ms;
-    log_line(c, OTA_LOG_INFO, "attributes requested", NULL);
+    log_line(c, L_ASKED, NULL);
 }
 
 /* Ask again when the answer is overdue, up to chunk_retries times. */
-static void ask_again(ota_client_t *c, const char *gave_up)
+static void ask_again(ota_client_t *c, unsigned gave_up)
 {
     if (link_lost(c) || !due(c->now, c->deadline)) {
         return;
@@ -532,19 +582,19 @@ static void start_download(ota_client_t *c)
 
     c->reason[0] = '\0';
     if (ota_pkg_geometry(cfg->format, c->offer.size, cfg->raw_chunk_size, &c->geom) != OTA_OK) {
-        fail(c, R_FORMAT "fw_size %u is no valid package size for this format", c->offer.size,
+        fail(c, E_SIZE, c->offer.size,
              0u);
         return;
     }
     if (c->geom.image_size > cfg->slot_size) {
-        fail(c, R_NO_HW "image of %u bytes does not fit the %u-byte slot", c->geom.image_size,
+        fail(c, E_FIT, c->geom.image_size,
              cfg->slot_size);
         return;
     }
     memset(c->u.req, 0, sizeof c->u.req);
     (void)next_rid(c); /* a new request id for every attempt */
     enter(c, OTA_STATE_DOWNLOADING, PH_DL_META);
-    log_line(c, OTA_LOG_INFO, "downloading ", c->offer.version);
+    log_line(c, L_DOWNLOADING, c->offer.version);
     send_fw_state(c, "DOWNLOADING", NULL);
 }
 
@@ -553,12 +603,12 @@ static void step_negotiating(ota_client_t *c)
     const char *refused = c->cfg->refused_version;
 
     if ((c->flags & F_OFFER) == 0u) {
-        ask_again(c, R_TIMEOUT "no answer to the attribute request after %u tries");
+        ask_again(c, E_NO_ANSWER);
     } else if (c->pend_code != OTA_CODE_NONE) {
         pend_fail(c, c->pend_code, (c->flags & F_GARBLED) != 0u);
     } else if (refused != NULL && strcmp(c->offer.version, refused) == 0) {
         /* (an offer never has an empty version) */
-        fail(c, R_NO_HW "version %s was rolled back on this device: not installed again", 0u, 0u);
+        fail(c, E_ROLLED_BACK, 0u, 0u);
     } else {
         start_download(c);
     }
@@ -665,7 +715,7 @@ static void step_journal(ota_client_t *c)
     if (fits) {
         c->flags |= F_JNL;
     } else {
-        log_line(c, OTA_LOG_WARN, "journal too small: no resume", NULL);
+        log_line(c, L_NO_RESUME, NULL);
     }
     c->phase = PH_DL_RUN;
 }
@@ -690,7 +740,7 @@ static void step_scan(ota_client_t *c)
         }
         if (OTA_JNL_TAG(ota_crc32(0, c->buf, n)) != tag) {
             /* The slot does not hold what the journal says: start over. */
-            log_line(c, OTA_LOG_WARN, "journal and slot disagree: starting over", NULL);
+            log_line(c, L_DISAGREE, NULL);
             jnl_drop(c);
             progress_reset(c);
             c->phase = PH_DL_JOURNAL;
@@ -733,9 +783,9 @@ static void send_request(ota_client_t *c, ota_req_slot_t *s)
 
     if (s->tries > c->cfg->chunk_retries) {
         if (s->bad != 0u) {
-            fail(c, R_CHECKSUM "chunk %u failed its check %u times", s->k, s->bad);
+            fail(c, E_CHUNK_BAD, s->k, s->bad);
         } else {
-            fail(c, R_TIMEOUT "chunk %u not answered after %u requests", s->k, s->tries);
+            fail(c, E_CHUNK_LOST, s->k, s->tries);
         }
         return;
     }
@@ -750,7 +800,7 @@ static void send_request(ota_client_t *c, ota_req_slot_t *s)
     ota_sb_u32(&sb, c->geom.chunk_size);
     rc = t->publish(t->ctx, topic, (const uint8_t *)size, sb.len, 1u);
     if (rc != 0) {
-        fail(c, R_TIMEOUT "chunk %u request refused by transport (port %d)", s->k, (uint32_t)rc);
+        fail(c, E_CHUNK_REQ, s->k, (uint32_t)rc);
         return;
     }
     s->tries++;
@@ -794,7 +844,7 @@ static void step_downloading(ota_client_t *c)
     for (unsigned i = 0; i < cfg->window && (c->flags & F_FAIL) == 0u; i++) {
         ota_req_slot_t *s = &c->u.req[i];
         if (s->state == SLOT_WAIT && due(c->now, s->sent_at + cfg->answer_timeout_ms)) {
-            log_line(c, OTA_LOG_WARN, "chunk timed out, asking again", NULL);
+            log_line(c, L_TIMED_OUT, NULL);
             s->state = SLOT_SEND;
         }
         if (s->state == SLOT_FREE && !skip_done(c)) {
@@ -884,10 +934,10 @@ static void step_verifying(ota_client_t *c)
     }
     if (!digest_matches(c)) {
         jnl_drop(c); /* the next attempt must not trust this slot */
-        fail(c, R_CHECKSUM "whole image does not match fw_checksum", 0u, 0u);
+        fail(c, E_IMAGE, 0u, 0u);
         return;
     }
-    log_line(c, OTA_LOG_INFO, "image verified: ", c->offer.version);
+    log_line(c, L_VERIFIED, c->offer.version);
     send_fw_state(c, "VERIFIED", NULL);
     /* Read the offer again before staging (on_attributes()). */
     enter(c, OTA_STATE_STAGING, 0);
@@ -904,14 +954,13 @@ static void step_staging(ota_client_t *c)
     uint8_t rec[OTA_BOOTREQ_SIZE];
 
     if ((c->flags & F_OFFER) == 0u) {
-        ask_again(c, R_TIMEOUT "no answer to the offer read again before staging");
+        ask_again(c, E_NO_RECHECK);
         return;
     }
     c->flags &= (uint8_t)~F_OFFER;
     if (c->pend_code != OTA_CODE_NONE) {
         jnl_drop(c); /* the slot holds a build the server no longer offers */
-        fail(c, R_CHECKSUM "offer changed during the download: %s not staged", 0u,
-             0u);
+        fail(c, E_CHANGED, 0u, 0u);
         return;
     }
     memset(&req, 0, sizeof req);
@@ -924,7 +973,7 @@ static void step_staging(ota_client_t *c)
     memcpy(req.version, c->offer.version,
            sizeof req.version < sizeof c->offer.version ? sizeof req.version : sizeof c->offer.version);
     if (ota_bootreq_encode(&req, rec) != OTA_OK) {
-        fail(c, R_FORMAT "boot request cannot hold this title or version", 0u, 0u);
+        fail(c, E_BOOTREQ, 0u, 0u);
         return;
     }
     if (!write_checked(c, IN_BOOT, meta, rec, sizeof rec)) {
@@ -989,20 +1038,16 @@ static bool layout_ok(const ota_config_t *cfg)
            cfg->slot_addr >= cfg->meta_addr + meta_len;
 }
 
+/* (timeouts and delays as int32_t: at most 0x7FFFFFFF, as due() needs) */
 static bool tuning_ok(const ota_config_t *cfg)
 {
-    if (cfg->window < 1u || cfg->window > OTA_CFG_MAX_WINDOW || cfg->chunk_retries > 100u ||
-        cfg->attempt_retries > 100u || cfg->answer_timeout_ms == 0u ||
-        cfg->connect_timeout_ms == 0u || cfg->answer_timeout_ms > 0x7FFFFFFFu ||
-        cfg->connect_timeout_ms > 0x7FFFFFFFu || cfg->backoff_ms > 0x00FFFFFFu ||
-        cfg->reboot_delay_ms > 0x7FFFFFFFu) {
-        return false;
-    }
-    if (cfg->format == OTA_PKG_DRAGINO) {
-        return OTA_CFG_CHUNK_BUF_SIZE >= OTA_DRAGINO_RECORD;
-    }
-    return cfg->format == OTA_PKG_RAW && cfg->raw_chunk_size >= 1u &&
-           cfg->raw_chunk_size <= OTA_CFG_CHUNK_BUF_SIZE;
+    return (unsigned)cfg->window - 1u < OTA_CFG_MAX_WINDOW && cfg->chunk_retries <= 100u &&
+           cfg->attempt_retries <= 100u && (int32_t)cfg->answer_timeout_ms > 0 &&
+           (int32_t)cfg->connect_timeout_ms > 0 && cfg->backoff_ms <= 0x00FFFFFFu &&
+           (int32_t)cfg->reboot_delay_ms >= 0 &&
+           (cfg->format == OTA_PKG_DRAGINO ? OTA_CFG_CHUNK_BUF_SIZE >= OTA_DRAGINO_RECORD
+                                           : cfg->format == OTA_PKG_RAW &&
+                                                 cfg->raw_chunk_size - 1u < OTA_CFG_CHUNK_BUF_SIZE);
 }
 
 ota_status_t ota_client_init(ota_client_t *c, const ota_config_t *cfg)
@@ -1034,7 +1079,7 @@ ota_status_t ota_client_start(ota_client_t *c)
     c->attempt = 0;
     c->code = OTA_CODE_NONE;
     begin_attempt(c);
-    log_line(c, OTA_LOG_INFO, "update started: ", c->cfg->settings->title);
+    log_line(c, L_STARTED, c->cfg->settings->title);
     return OTA_OK;
 }
 
@@ -1046,7 +1091,7 @@ ota_status_t ota_client_abort(ota_client_t *c)
     if (c->state == OTA_STATE_IDLE || c->state == OTA_STATE_DONE) {
         return OTA_OK;
     }
-    fail(c, R_TIMEOUT "aborted by the application", 0u, 0u);
+    fail(c, E_ABORTED, 0u, 0u);
     link_close(c);
     c->code = OTA_CODE_TIMEOUT;
     c->flags = 0;
