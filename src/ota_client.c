@@ -50,8 +50,7 @@ typedef char offer_layout_check[(sizeof(ota_tb_offer_t) == sizeof(((ota_client_t
 /* DOWNLOADING phases */
 #define PH_DL_META 0u    /* remove the old boot request */
 #define PH_DL_JOURNAL 1u /* resume from the journal, or start a new one */
-#define PH_DL_SCAN 2u    /* check the chunks the journal records */
-#define PH_DL_RUN 3u     /* erase, request, write */
+#define PH_DL_RUN 2u     /* erase, request, write */
 
 /* Failure reasons (fail()): the first byte of each is its result code. */
 #define R_NO_HW "\002"
@@ -704,8 +703,7 @@ static void step_journal(ota_client_t *c)
         }
         c->erased_to = n * sector;
         c->flags |= (uint8_t)(F_JNL | F_RESUMED);
-        c->verify_pos = 0;
-        c->phase = PH_DL_SCAN;
+        c->phase = PH_DL_RUN;
         return;
     }
     if (!fl(c, OP_ERASE | IN_JNL, addr, NULL, 0u) ||
@@ -720,54 +718,39 @@ static void step_journal(ota_client_t *c)
     c->phase = PH_DL_RUN;
 }
 
-/* Check each chunk the journal records against what the slot holds. */
-static void step_scan(ota_client_t *c)
+/* Resuming: skip the chunks the journal records, each checked against
+ * what the slot holds, up to *budget bytes. False when the budget is spent
+ * or it failed, or the slot does not hold what the journal says (then the
+ * download starts over). */
+static bool skip_done(ota_client_t *c, uint32_t *budget)
 {
-    uint32_t budget = OTA_CFG_VERIFY_STEP;
-    while (budget > 0u && c->verify_pos < c->geom.chunks) {
-        uint32_t k = c->verify_pos++;
+    while ((c->flags & F_RESUMED) != 0u && c->next_k < c->geom.chunks) {
+        uint32_t k = c->next_k;
         uint32_t start = (k == 0u) ? 0u : chunk_data_end(c, k - 1u);
         uint32_t n = chunk_data_end(c, k) - start;
         uint8_t tag = OTA_JNL_NONE;
-        if (!fl(c, OP_READ | IN_JNL, c->jnl_cmap + k, &tag, 1u)) {
-            return;
-        }
-        if (tag == OTA_JNL_NONE) {
-            continue;
-        }
-        if (!fl(c, OP_READ, c->cfg->slot_addr + start, c->buf, n)) {
-            return;
-        }
-        if (OTA_JNL_TAG(ota_crc32(0, c->buf, n)) != tag) {
-            /* The slot does not hold what the journal says: start over. */
-            log_line(c, L_DISAGREE, NULL);
-            jnl_drop(c);
-            progress_reset(c);
-            c->phase = PH_DL_JOURNAL;
-            return;
-        }
-        c->received++;
-        c->done_bytes += n;
-        budget = (budget > n) ? budget - n : 0u;
-    }
-    if (c->verify_pos == c->geom.chunks) {
-        c->resumed = c->done_bytes;
-        c->phase = PH_DL_RUN;
-    }
-}
-
-/* Skip the chunks the journal already holds. */
-static bool skip_done(ota_client_t *c)
-{
-    while ((c->flags & F_RESUMED) != 0u && c->next_k < c->geom.chunks) {
-        uint8_t tag = OTA_JNL_NONE;
-        if (!fl(c, OP_READ | IN_JNL, c->jnl_cmap + c->next_k, &tag, 1u)) {
+        if (*budget == 0u || !fl(c, OP_READ | IN_JNL, c->jnl_cmap + k, &tag, 1u)) {
             return false;
         }
         if (tag == OTA_JNL_NONE) {
             break;
         }
+        if (!fl(c, OP_READ, c->cfg->slot_addr + start, c->buf, n)) {
+            return false;
+        }
+        if (OTA_JNL_TAG(ota_crc32(0, c->buf, n)) != tag) {
+            log_line(c, L_DISAGREE, NULL);
+            jnl_drop(c);
+            progress_reset(c);
+            memset(c->u.req, 0, sizeof c->u.req); /* answers to come are strays */
+            c->phase = PH_DL_JOURNAL;
+            return false;
+        }
         c->next_k++;
+        c->received++;
+        c->done_bytes += n;
+        c->resumed += n;
+        *budget = (*budget > n) ? *budget - n : 0u;
     }
     return true;
 }
@@ -814,6 +797,7 @@ static void step_downloading(ota_client_t *c)
 {
     const ota_config_t *cfg = c->cfg;
     uint32_t at = c->now + cfg->answer_timeout_ms;
+    uint32_t budget = OTA_CFG_VERIFY_STEP;
     bool busy;
 
     c->deadline = c->now;
@@ -823,7 +807,6 @@ static void step_downloading(ota_client_t *c)
     switch (c->phase) {
     case PH_DL_META: clear_meta(c); return;
     case PH_DL_JOURNAL: step_journal(c); return;
-    case PH_DL_SCAN: step_scan(c); return;
     default: break;
     }
     if (c->received == c->geom.chunks) {
@@ -847,7 +830,7 @@ static void step_downloading(ota_client_t *c)
             log_line(c, L_TIMED_OUT, NULL);
             s->state = SLOT_SEND;
         }
-        if (s->state == SLOT_FREE && !skip_done(c)) {
+        if (s->state == SLOT_FREE && !skip_done(c, &budget)) {
             return;
         }
         if (s->state == SLOT_FREE && c->next_k < c->geom.chunks &&
