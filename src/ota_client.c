@@ -88,7 +88,7 @@ typedef char offer_layout_check[(sizeof(ota_tb_offer_t) == sizeof(((ota_client_t
     X(L_CONNECTING, L_INFO "connecting to ")                         \
     X(L_ASKED, L_INFO "attributes requested")                        \
     X(L_DOWNLOADING, L_INFO "downloading ")                          \
-    X(L_NO_RESUME, L_WARN "journal too small: no resume")            \
+    X(L_NO_RESUME, L_WARN "too many chunks for the journal: no resume")            \
     X(L_DISAGREE, L_WARN "journal and slot disagree: starting over") \
     X(L_TIMED_OUT, L_WARN "chunk timed out, asking again")           \
     X(L_BAD_CHUNK, L_WARN "bad chunk answer: ")                      \
@@ -382,7 +382,6 @@ static void on_chunk(ota_client_t *c, uint32_t rid, uint32_t k, const uint8_t *p
         }
     }
     s->state = SLOT_FREE;
-    c->received++;
     c->done_bytes += n;
 }
 
@@ -403,8 +402,7 @@ static void on_server_error(ota_client_t *c, const uint8_t *p, size_t len)
         code = OTA_CODE_FORMAT;
     }
     ota_sb_init(&sb, c->reason, sizeof c->reason);
-    ota_sb_str(&sb, "server error on v2/fw/error: ");
-    ota_sb_str(&sb, text);
+    ota_sb_fmt(&sb, "server error on v2/fw/error: %s", text, 0u, 0u);
     pend_fail(c, code, code == OTA_CODE_TIMEOUT);
 }
 
@@ -469,7 +467,6 @@ static void on_message(void *arg, const char *topic, size_t tlen, const uint8_t 
 static void progress_reset(ota_client_t *c)
 {
     c->next_k = 0;
-    c->received = 0;
     c->done_bytes = 0;
     c->resumed = 0;
     c->erased_to = 0;
@@ -747,7 +744,6 @@ static bool skip_done(ota_client_t *c, uint32_t *budget)
             return false;
         }
         c->next_k++;
-        c->received++;
         c->done_bytes += n;
         c->resumed += n;
         *budget = (*budget > n) ? *budget - n : 0u;
@@ -809,7 +805,7 @@ static void step_downloading(ota_client_t *c)
     case PH_DL_JOURNAL: step_journal(c); return;
     default: break;
     }
-    if (c->received == c->geom.chunks) {
+    if (c->done_bytes == c->geom.image_size) { /* every chunk is in */
         send_fw_state(c, "DOWNLOADED", NULL);
         c->verify_pos = 0;
         c->image_crc = 0;

@@ -150,7 +150,6 @@ typedef struct {
     uint32_t attr_id;
     ota_pkg_geom_t geom;
     uint32_t next_k;
-    uint32_t received;
     uint32_t done_bytes;
     uint32_t resumed;
     uint32_t erased_to;
