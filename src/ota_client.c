@@ -31,7 +31,7 @@ typedef char offer_layout_check[(sizeof(ota_tb_offer_t) == sizeof(((ota_client_t
 
 /* ota_client_t::flags */
 #define F_OFFER 0x01u      /* an attribute answer was decided; see pend_code */
-#define F_FAIL 0x02u       /* a failure is pending (pend_code, reason) */
+#define F_FAIL 0x02u       /* the attempt ends: a failure (pend_code, reason) or code 100 */
 #define F_TRANSIENT 0x04u  /* ... and it may be retried */
 #define F_JNL 0x08u        /* the download journal records this download */
 #define F_REBOOT 0x10u     /* a reboot is scheduled at deadline */
@@ -291,16 +291,26 @@ static bool link_lost(ota_client_t *c)
 /* Finishing an attempt                                                     */
 /* ------------------------------------------------------------------------ */
 
-/* A final result: report it on the uplink, close the link, go idle (or
- * done). The reason is "" after a success. */
-static void finish(ota_client_t *c, ota_code_t code)
+/* End the attempt with its result, pend_code (F_FAIL set): the fw_state
+ * telemetry, then either a retry after a back-off (a transient failure, with
+ * attempts left) or the final result: the status message, the link closed,
+ * IDLE (or DONE after a success; the reason is "" then). */
+static void end_attempt(ota_client_t *c)
 {
-    const ota_uplink_t *up = &c->cfg->uplink;
+    ota_code_t code = c->pend_code;
     bool ok = code == OTA_CODE_SUCCESS;
+    bool retry = (c->flags & F_TRANSIENT) != 0u && c->attempt <= c->cfg->attempt_retries;
+    const ota_transport_t *t = &c->cfg->transport;
+    const ota_uplink_t *up = &c->cfg->uplink;
     ota_sb_t sb;
+
+    if (ok || t->state(t->ctx) == OTA_LINK_UP) {
+        send_fw_state(c, ok ? "UPDATING" : "UPDATED",
+                      (ok || code == OTA_CODE_SAME_VERSION) ? NULL : c->reason);
+    }
     c->code = code;
     c->flags = 0;
-    if (up->send != NULL) {
+    if (!retry && up->send != NULL) {
         ota_sb_init(&sb, (char *)c->buf, sizeof c->buf);
         ota_tb_status_msg(&sb, c->cfg->imei, code, c->reason);
         if (!sb.over && up->send(up->ctx, sb.buf, sb.len) != 0) {
@@ -308,33 +318,14 @@ static void finish(ota_client_t *c, ota_code_t code)
         }
     }
     link_close(c);
-    log_line(c, ok ? L_STAGED : L_FAILED, c->reason);
-    enter(c, ok ? OTA_STATE_DONE : OTA_STATE_IDLE, 0);
-    if (ok && c->cfg->reboot_delay_ms != 0u && c->cfg->reboot.reboot != NULL) {
+    log_line(c, retry ? L_RETRY : ok ? L_STAGED : L_FAILED, c->reason);
+    enter(c, retry ? OTA_STATE_BACKOFF : ok ? OTA_STATE_DONE : OTA_STATE_IDLE, 0);
+    if (retry) {
+        c->deadline += c->cfg->backoff_ms << ((c->attempt > 8u) ? 8u : c->attempt - 1u);
+    } else if (ok && c->cfg->reboot_delay_ms != 0u && c->cfg->reboot.reboot != NULL) {
         c->flags = F_REBOOT;
-        c->deadline = c->now + c->cfg->reboot_delay_ms;
+        c->deadline += c->cfg->reboot_delay_ms;
     }
-}
-
-/* Act on a pending failure: FAILED telemetry, then retry or finish. */
-static void handle_failure(ota_client_t *c)
-{
-    ota_code_t code = c->pend_code;
-    const ota_transport_t *t = &c->cfg->transport;
-
-    if (t->state(t->ctx) == OTA_LINK_UP) {
-        send_fw_state(c, "UPDATED", code == OTA_CODE_SAME_VERSION ? NULL : c->reason);
-    }
-    if ((c->flags & F_TRANSIENT) == 0u || c->attempt > c->cfg->attempt_retries) {
-        finish(c, code);
-        return;
-    }
-    c->flags = 0;
-    log_line(c, L_RETRY, c->reason);
-    link_close(c);
-    c->code = code;
-    enter(c, OTA_STATE_BACKOFF, 0);
-    c->deadline = c->now + (c->cfg->backoff_ms << ((c->attempt > 8u) ? 8u : c->attempt - 1u));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -961,8 +952,7 @@ static void step_staging(ota_client_t *c)
         (void)c->cfg->flash.erase(c->cfg->flash.ctx, meta);
         return;
     }
-    send_fw_state(c, "UPDATING", NULL);
-    finish(c, OTA_CODE_SUCCESS);
+    pend_fail(c, OTA_CODE_SUCCESS, false); /* ends the attempt */
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1117,7 +1107,7 @@ ota_status_t ota_client_poll(ota_client_t *c, uint32_t now_ms)
         }
     }
     if ((c->flags & F_FAIL) != 0u) {
-        handle_failure(c);
+        end_attempt(c);
     }
     return OTA_OK;
 }
