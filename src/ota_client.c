@@ -579,7 +579,8 @@ static void start_download(ota_client_t *c)
         return;
     }
     memset(c->u.req, 0, sizeof c->u.req);
-    (void)next_rid(c); /* a new request id for every attempt */
+    /* The chunks are asked under the rid of the attribute request, new in
+     * every attempt (and new again for each request after a chunk's first). */
     enter(c, OTA_STATE_DOWNLOADING, PH_DL_META);
     log_line(c, L_DOWNLOADING, c->offer.version);
     send_fw_state(c, "DOWNLOADING", NULL);
@@ -1044,10 +1045,12 @@ ota_status_t ota_client_start(ota_client_t *c)
     if (c->state != OTA_STATE_IDLE && c->state != OTA_STATE_DONE) {
         return OTA_ERR_STATE;
     }
-    c->now = c->cfg->clock.now_ms(c->cfg->clock.ctx);
     c->attempt = 0;
     c->code = OTA_CODE_NONE;
-    begin_attempt(c);
+    /* The first attempt begins like one after a back-off that is over. */
+    c->state = OTA_STATE_BACKOFF;
+    c->deadline = c->cfg->clock.now_ms(c->cfg->clock.ctx);
+    (void)ota_client_poll(c, c->deadline);
     log_line(c, L_STARTED, c->cfg->settings->title);
     return OTA_OK;
 }
