@@ -244,10 +244,10 @@ static uint32_t next_rid(ota_client_t *c)
     return c->rid;
 }
 
-static int publish_text(ota_client_t *c, const char *topic, const ota_sb_t *sb)
+static int publish(ota_client_t *c, const char *topic, const void *p, size_t n)
 {
     const ota_transport_t *t = &c->cfg->transport;
-    return t->publish(t->ctx, topic, (const uint8_t *)sb->buf, sb->len, 1u);
+    return t->publish(t->ctx, topic, (const uint8_t *)p, n, 1u);
 }
 
 /* fw_state telemetry; error != NULL sends FAILED + fw_error. Best effort. */
@@ -258,7 +258,7 @@ static void send_fw_state(ota_client_t *c, const char *state, const char *error)
     ota_sb_init(&sb, msg, sizeof msg);
     ota_tb_fw_state(&sb, state, error);
     if (!sb.over) {
-        (void)publish_text(c, OTA_TB_TOPIC_TELEMETRY, &sb);
+        (void)publish(c, OTA_TB_TOPIC_TELEMETRY, sb.buf, sb.len);
     }
 }
 
@@ -529,7 +529,7 @@ static void ask_attributes(ota_client_t *c)
         }
         ota_sb_init(&sb, (char *)c->buf, sizeof c->buf);
         ota_tb_current_fw(&sb, c->cfg->settings->title, c->cfg->settings->version);
-        rc |= publish_text(c, OTA_TB_TOPIC_TELEMETRY, &sb);
+        rc |= publish(c, OTA_TB_TOPIC_TELEMETRY, sb.buf, sb.len);
         if (c->boot_report != 0u) {
             /* How the last update ended, reported once after the reboot. */
             send_fw_state(c, "UPDATED", c->boot_error);
@@ -539,8 +539,7 @@ static void ask_attributes(ota_client_t *c)
     c->attr_id = next_rid(c);
     ota_sb_init(&sb, topic, sizeof topic);
     ota_sb_fmt(&sb, OTA_TB_TOPIC_ATTR_REQ "%u", NULL, c->attr_id, 0u);
-    rc |= t->publish(t->ctx, topic, (const uint8_t *)OTA_TB_ATTR_KEYS,
-                     sizeof(OTA_TB_ATTR_KEYS) - 1u, 1u);
+    rc |= publish(c, topic, OTA_TB_ATTR_KEYS, sizeof(OTA_TB_ATTR_KEYS) - 1u);
     if (rc != 0) {
         fail(c, E_PUBLISH, 0u, 0u);
         return;
@@ -745,7 +744,6 @@ static bool skip_done(ota_client_t *c, uint32_t *budget)
 
 static void send_request(ota_client_t *c, ota_req_slot_t *s)
 {
-    const ota_transport_t *t = &c->cfg->transport;
     char topic[48];
     char size[12];
     ota_sb_t tb;
@@ -753,11 +751,7 @@ static void send_request(ota_client_t *c, ota_req_slot_t *s)
     int rc;
 
     if (s->tries > c->cfg->chunk_retries) {
-        if (s->bad != 0u) {
-            fail(c, E_CHUNK_BAD, s->k, s->bad);
-        } else {
-            fail(c, E_CHUNK_LOST, s->k, s->tries);
-        }
+        fail(c, s->bad != 0u ? E_CHUNK_BAD : E_CHUNK_LOST, s->k, s->bad != 0u ? s->bad : s->tries);
         return;
     }
     /* A new rid for every request after the first: a stall or a bad answer
@@ -769,7 +763,7 @@ static void send_request(ota_client_t *c, ota_req_slot_t *s)
     ota_tb_chunk_request_topic(&tb, s->rid, s->k);
     ota_sb_init(&sb, size, sizeof size);
     ota_sb_u32(&sb, c->geom.chunk_size);
-    rc = t->publish(t->ctx, topic, (const uint8_t *)size, sb.len, 1u);
+    rc = publish(c, topic, size, sb.len);
     if (rc != 0) {
         fail(c, E_CHUNK_REQ, s->k, (uint32_t)rc);
         return;
