@@ -624,19 +624,12 @@ static void clear_meta(ota_client_t *c)
     c->phase = PH_DL_JOURNAL;
 }
 
-/* Image bytes that chunk k's data ends at. */
+/* Image bytes that chunk k's data ends at (the image size from the last
+ * chunk on). */
 static uint32_t chunk_data_end(const ota_client_t *c, uint32_t k)
 {
     uint32_t per = (c->geom.format == OTA_PKG_DRAGINO) ? OTA_DRAGINO_DATA : c->geom.chunk_size;
-    uint32_t end = (k + 1u) * per;
-    return (end > c->geom.image_size) ? c->geom.image_size : end;
-}
-
-/* The chunk `ahead` chunks after the next one to ask, capped at the last. */
-static uint32_t last_k(const ota_client_t *c, uint32_t ahead)
-{
-    uint32_t k = c->next_k + ahead;
-    return (k < c->next_k || k >= c->geom.chunks) ? c->geom.chunks - 1u : k;
+    return (k + 1u >= c->geom.chunks) ? c->geom.image_size : (k + 1u) * per;
 }
 
 /* Keep the erased part of the slot one window ahead of the requests, one
@@ -650,7 +643,7 @@ static bool erase_ahead(ota_client_t *c)
      * order, so its bits 0..n%8 are the ones cleared. */
     uint8_t map = (uint8_t)(0xFEu << (n % 8u));
 
-    if (c->erased_to >= chunk_data_end(c, last_k(c, c->cfg->window))) {
+    if (c->erased_to >= chunk_data_end(c, c->next_k + c->cfg->window)) {
         return false;
     }
     if (fl(c, OP_ERASE, c->cfg->slot_addr + c->erased_to, NULL, 0u) &&
@@ -803,7 +796,7 @@ static void step_downloading(ota_client_t *c)
         return;
     }
     busy = erase_ahead(c);
-    if (busy && c->erased_to < chunk_data_end(c, last_k(c, cfg->window - 1u))) {
+    if (busy && c->erased_to < chunk_data_end(c, c->next_k + cfg->window - 1u)) {
         return; /* the first window is not erased yet: keep erasing */
     }
     for (unsigned i = 0; i < cfg->window && (c->flags & F_FAIL) == 0u; i++) {
