@@ -4,8 +4,9 @@
  *
  * Shape: ota_client_poll() runs one step of the current state; messages
  * arrive through on_message(), called by the transport from inside its
- * poll. on_message() never publishes: it checks and writes chunks, or
- * records what arrived (an offer, a server error) for the next step.
+ * poll. on_message() never publishes: it checks and writes chunks (and drops
+ * the journal when the slot can no longer be trusted), or records what
+ * arrived (an offer, a failure) for the next step.
  */
 #include "cellota/ota_client.h"
 
@@ -30,13 +31,12 @@ typedef char offer_layout_check[(sizeof(ota_tb_offer_t) == sizeof(((ota_client_t
                                     : -1];
 
 /* ota_client_t::flags */
-#define F_OFFER 0x01u      /* an attribute answer was decided; see pend_code */
+#define F_OFFER 0x01u      /* an attribute answer arrived: the first one decides */
 #define F_FAIL 0x02u       /* the attempt ends: a failure (pend_code, reason) or code 100 */
 #define F_TRANSIENT 0x04u  /* ... and it may be retried */
 #define F_JNL 0x08u        /* the download journal records this download */
 #define F_REBOOT 0x10u     /* a reboot is scheduled at deadline */
 #define F_RESUMED 0x20u    /* chunks recorded in the journal are skipped */
-#define F_GARBLED 0x40u    /* the attribute answer was not even valid JSON */
 
 /* ota_req_slot_t::state */
 #define SLOT_FREE 0u
@@ -415,19 +415,23 @@ static void on_attributes(ota_client_t *c, const uint8_t *p, size_t len)
 
     ota_sb_init(&sb, again ? scratch : c->reason, again ? sizeof scratch : sizeof c->reason);
     code = ota_tb_decide(p, len, s->title, s->version, &offer, &sb);
-    if (!again) {
-        memcpy(&c->offer, &offer, sizeof offer);
-        if (ota_json_parse((const char *)p, len, &root) != OTA_OK) {
-            c->flags |= F_GARBLED; /* damaged on the way, most likely: worth another try */
+    c->flags |= F_OFFER; /* the first answer decides */
+    if (again) {
+        if (code != OTA_CODE_NONE || strcmp(offer.title, c->offer.title) != 0 ||
+            strcmp(offer.version, c->offer.version) != 0 || offer.size != c->offer.size ||
+            offer.algo != c->offer.algo ||
+            memcmp(offer.checksum, c->offer.checksum, sizeof offer.checksum) != 0) {
+            jnl_drop(c); /* the slot holds a build the server no longer offers */
+            fail(c, E_CHANGED, 0u, 0u);
         }
-    } else if (code != OTA_CODE_NONE || strcmp(offer.title, c->offer.title) != 0 ||
-               strcmp(offer.version, c->offer.version) != 0 || offer.size != c->offer.size ||
-               offer.algo != c->offer.algo ||
-               memcmp(offer.checksum, c->offer.checksum, sizeof offer.checksum) != 0) {
-        code = OTA_CODE_CHECKSUM;
+        return;
     }
-    c->pend_code = code;
-    c->flags |= F_OFFER;
+    memcpy(&c->offer, &offer, sizeof offer);
+    if (code != OTA_CODE_NONE) {
+        /* An answer that is not even JSON was damaged on the way, most
+         * likely: worth another try. */
+        pend_fail(c, code, ota_json_parse((const char *)p, len, &root) != OTA_OK);
+    }
 }
 
 static void on_message(void *arg, const char *topic, size_t tlen, const uint8_t *p, size_t len)
@@ -591,8 +595,6 @@ static void step_negotiating(ota_client_t *c)
 
     if ((c->flags & F_OFFER) == 0u) {
         ask_again(c, E_NO_ANSWER);
-    } else if (c->pend_code != OTA_CODE_NONE) {
-        pend_fail(c, c->pend_code, (c->flags & F_GARBLED) != 0u);
     } else if (refused != NULL && strcmp(c->offer.version, refused) == 0) {
         /* (an offer never has an empty version) */
         fail(c, E_ROLLED_BACK, 0u, 0u);
@@ -916,11 +918,6 @@ static void step_staging(ota_client_t *c)
         return;
     }
     c->flags &= (uint8_t)~F_OFFER;
-    if (c->pend_code != OTA_CODE_NONE) {
-        jnl_drop(c); /* the slot holds a build the server no longer offers */
-        fail(c, E_CHANGED, 0u, 0u);
-        return;
-    }
     memset(&req, 0, sizeof req);
     req.image_addr = c->cfg->slot_addr;
     req.image_size = c->geom.image_size;
