@@ -553,17 +553,23 @@ static void ask_attributes(ota_client_t *c)
     log_line(c, L_ASKED, NULL);
 }
 
-/* Ask again when the answer is overdue, up to chunk_retries times. */
-static void ask_again(ota_client_t *c, unsigned gave_up)
+/* NEGOTIATING and STAGING: true once the attribute answer is there;
+ * until then, ask again when it is overdue, up to chunk_retries times. */
+static bool answered(ota_client_t *c, unsigned gave_up)
 {
+    if ((c->flags & F_OFFER) != 0u) {
+        c->flags &= (uint8_t)~F_OFFER;
+        return true;
+    }
     if (link_lost(c) || !due(c->now, c->deadline)) {
-        return;
+        return false;
     }
     if (c->attr_tries > c->cfg->chunk_retries) {
         fail(c, gave_up, c->attr_tries, 0u);
-        return;
+    } else {
+        ask_attributes(c);
     }
-    ask_attributes(c);
+    return false;
 }
 
 static void start_download(ota_client_t *c)
@@ -593,15 +599,15 @@ static void step_negotiating(ota_client_t *c)
 {
     const char *refused = c->cfg->refused_version;
 
-    if ((c->flags & F_OFFER) == 0u) {
-        ask_again(c, E_NO_ANSWER);
-    } else if (refused != NULL && strcmp(c->offer.version, refused) == 0) {
+    if (!answered(c, E_NO_ANSWER)) {
+        return;
+    }
+    if (refused != NULL && strcmp(c->offer.version, refused) == 0) {
         /* (an offer never has an empty version) */
         fail(c, E_ROLLED_BACK, 0u, 0u);
     } else {
         start_download(c);
     }
-    c->flags &= (uint8_t)~F_OFFER;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -913,11 +919,9 @@ static void step_staging(ota_client_t *c)
     ota_bootreq_t req;
     uint8_t rec[OTA_BOOTREQ_SIZE];
 
-    if ((c->flags & F_OFFER) == 0u) {
-        ask_again(c, E_NO_RECHECK);
+    if (!answered(c, E_NO_RECHECK)) {
         return;
     }
-    c->flags &= (uint8_t)~F_OFFER;
     memset(&req, 0, sizeof req);
     req.image_addr = c->cfg->slot_addr;
     req.image_size = c->geom.image_size;
