@@ -251,12 +251,13 @@ static int publish(ota_client_t *c, const char *topic, const void *p, size_t n)
 }
 
 /* fw_state telemetry; error != NULL sends FAILED + fw_error. Best effort. */
-static void send_fw_state(ota_client_t *c, const char *state, const char *error)
+enum { FW_DOWNLOADING, FW_DOWNLOADED, FW_VERIFIED, FW_UPDATING, FW_UPDATED };
+static void send_fw_state(ota_client_t *c, unsigned st, const char *error)
 {
     char msg[OTA_CFG_REASON_MAX * 2u + 48u];
     ota_sb_t sb;
     ota_sb_init(&sb, msg, sizeof msg);
-    ota_tb_fw_state(&sb, state, error);
+    ota_tb_fw_state(&sb, nth("DOWNLOADING\0DOWNLOADED\0VERIFIED\0UPDATING\0UPDATED", st), error);
     if (!sb.over) {
         (void)publish(c, OTA_TB_TOPIC_TELEMETRY, sb.buf, sb.len);
     }
@@ -305,7 +306,7 @@ static void end_attempt(ota_client_t *c)
     ota_sb_t sb;
 
     if (ok || t->state(t->ctx) == OTA_LINK_UP) {
-        send_fw_state(c, ok ? "UPDATING" : "UPDATED",
+        send_fw_state(c, ok ? FW_UPDATING : FW_UPDATED,
                       (ok || code == OTA_CODE_SAME_VERSION) ? NULL : c->reason);
     }
     c->code = code;
@@ -536,7 +537,7 @@ static void ask_attributes(ota_client_t *c)
         rc |= publish(c, OTA_TB_TOPIC_TELEMETRY, sb.buf, sb.len);
         if (c->boot_report != 0u) {
             /* How the last update ended, reported once after the reboot. */
-            send_fw_state(c, "UPDATED", c->boot_error);
+            send_fw_state(c, FW_UPDATED, c->boot_error);
             c->boot_report = 0;
         }
     }
@@ -592,7 +593,7 @@ static void start_download(ota_client_t *c)
      * every attempt (and new again for each request after a chunk's first). */
     enter(c, OTA_STATE_DOWNLOADING, PH_DL_META);
     log_line(c, L_DOWNLOADING, c->offer.version);
-    send_fw_state(c, "DOWNLOADING", NULL);
+    send_fw_state(c, FW_DOWNLOADING, NULL);
 }
 
 static void step_negotiating(ota_client_t *c)
@@ -632,12 +633,17 @@ static void clear_meta(ota_client_t *c)
     c->phase = PH_DL_JOURNAL;
 }
 
+/* Image bytes in the data of each chunk but the last. */
+static uint32_t chunk_per(const ota_client_t *c)
+{
+    return (c->geom.format == OTA_PKG_DRAGINO) ? OTA_DRAGINO_DATA : c->geom.chunk_size;
+}
+
 /* Image bytes that chunk k's data ends at (the image size from the last
  * chunk on). */
 static uint32_t chunk_data_end(const ota_client_t *c, uint32_t k)
 {
-    uint32_t per = (c->geom.format == OTA_PKG_DRAGINO) ? OTA_DRAGINO_DATA : c->geom.chunk_size;
-    return (k + 1u >= c->geom.chunks) ? c->geom.image_size : (k + 1u) * per;
+    return (k + 1u >= c->geom.chunks) ? c->geom.image_size : (k + 1u) * chunk_per(c);
 }
 
 /* Keep the erased part of the slot one window ahead of the requests, one
@@ -715,9 +721,9 @@ static bool skip_done(ota_client_t *c, uint32_t *budget)
 {
     while ((c->flags & F_RESUMED) != 0u && c->next_k < c->geom.chunks) {
         uint32_t k = c->next_k;
-        uint32_t start = (k == 0u) ? 0u : chunk_data_end(c, k - 1u);
+        uint32_t start = k * chunk_per(c);
         uint32_t n = chunk_data_end(c, k) - start;
-        uint8_t tag = OTA_JNL_NONE;
+        uint8_t tag;
         if (*budget == 0u || !fl(c, OP_READ | IN_JNL, c->jnl_cmap + k, &tag, 1u)) {
             return false;
         }
@@ -793,7 +799,7 @@ static void step_downloading(ota_client_t *c)
     default: break;
     }
     if (c->done_bytes == c->geom.image_size) { /* every chunk is in */
-        send_fw_state(c, "DOWNLOADED", NULL);
+        send_fw_state(c, FW_DOWNLOADED, NULL);
         c->verify_pos = 0;
         c->image_crc = 0;
         c->pkg_crc = 0;
@@ -904,7 +910,7 @@ static void step_verifying(ota_client_t *c)
         return;
     }
     log_line(c, L_VERIFIED, c->offer.version);
-    send_fw_state(c, "VERIFIED", NULL);
+    send_fw_state(c, FW_VERIFIED, NULL);
     /* Read the offer again before staging (on_attributes()). */
     enter(c, OTA_STATE_STAGING, 0);
     c->attr_tries = 0;
@@ -1020,8 +1026,7 @@ ota_status_t ota_client_init(ota_client_t *c, const ota_config_t *cfg)
      * the clock also keeps them apart across restarts. */
     c->rid = (c->now % 100000u) + 1u;
     c->jnl_emap = ota_jnl_emap(cfg);
-    c->jnl_cmap = ota_jnl_cmap(cfg, c->jnl_emap);
-    c->state = OTA_STATE_IDLE;
+    c->jnl_cmap = ota_jnl_cmap(cfg, c->jnl_emap); /* (and the state is IDLE) */
     return OTA_OK;
 }
 
