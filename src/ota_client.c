@@ -1016,7 +1016,7 @@ static bool tuning_ok(const ota_config_t *cfg)
 
 ota_status_t ota_client_init(ota_client_t *c, const ota_config_t *cfg)
 {
-    if (c == NULL || cfg == NULL || !ports_ok(cfg) || !layout_ok(cfg) || !tuning_ok(cfg)) {
+    if (c == NULL || cfg == NULL || !tuning_ok(cfg) || !layout_ok(cfg) || !ports_ok(cfg)) {
         return OTA_ERR_PARAM;
     }
     memset(c, 0, sizeof *c);
