@@ -60,10 +60,10 @@ typedef char offer_layout_check[(sizeof(ota_tb_offer_t) == sizeof(((ota_client_t
 #define REASONS(X)                                                                             \
     X(E_LINK_LOST, R_TIMEOUT "connection to the OTA server lost")                              \
     X(E_NO_FLASH, R_NO_HW "flash not found (probe %d)")                                        \
-    X(E_CONNECT, R_TIMEOUT "connect to %s refused by transport (port %d)")                     \
+    X(E_CONNECT, R_TIMEOUT "connect to %s refused (port %d)")                     \
     X(E_REFUSED, R_TIMEOUT "connection refused by %s")                                         \
     X(E_NO_LINK, R_TIMEOUT "no connection to %s in time")                                      \
-    X(E_PUBLISH, R_TIMEOUT "publish or subscribe refused by transport")                        \
+    X(E_PUBLISH, R_TIMEOUT "publish or subscribe refused")                        \
     X(E_NO_ANSWER, R_TIMEOUT "no answer to the attribute request after %u tries")              \
     X(E_NO_RECHECK, R_TIMEOUT "no answer to the offer read again before staging")              \
     X(E_SIZE, R_FORMAT "fw_size %u is no valid package size for this format")                  \
@@ -71,7 +71,7 @@ typedef char offer_layout_check[(sizeof(ota_tb_offer_t) == sizeof(((ota_client_t
     X(E_ROLLED_BACK, R_NO_HW "version %s was rolled back on this device: not installed again") \
     X(E_CHUNK_BAD, R_CHECKSUM "chunk %u failed its check %u times")                            \
     X(E_CHUNK_LOST, R_TIMEOUT "chunk %u not answered after %u requests")                       \
-    X(E_CHUNK_REQ, R_TIMEOUT "chunk %u request refused by transport (port %d)")                \
+    X(E_CHUNK_REQ, R_TIMEOUT "chunk %u request refused (port %d)")                \
     X(E_IMAGE, R_CHECKSUM "whole image does not match fw_checksum")                            \
     X(E_CHANGED, R_CHECKSUM "offer changed during the download: %s not staged")                \
     X(E_BOOTREQ, R_FORMAT "boot request cannot hold this title or version")                    \
