@@ -104,18 +104,15 @@ enum { REASONS(MSG_ID) REASONS_END };
 enum { LOGS(MSG_ID) LOGS_END };
 static const char reasons[] = REASONS(MSG_TEXT);
 
-/* Flash operations (fl(), port_fail()): the word of the reason in bits 0-2
- * (read, write, erase, read-back: a read; read-back mismatch: no call), the
- * area named in bits 3-4. */
+/* Flash operations (fl(), port_fail()): the word in the reason (read,
+ * write, erase, read-back: a read; read-back mismatch: no call). Where the
+ * address is tells the boot request, the journal and the slot apart. */
 #define OP_READ 0u
 #define OP_WRITE 1u
 #define OP_ERASE 2u
 #define OP_READBACK 3u
 #define OP_MISMATCH 4u
-#define IN_JNL 8u
-#define IN_BOOT 16u
 static const char op_words[] = "read\0write\0erase\0read-back\0read-back mismatch";
-static const char area_words[] = "flash \0journal \0boot request ";
 
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                            */
@@ -182,14 +179,12 @@ static void fail(ota_client_t *c, unsigned id, uint32_t a, uint32_t b)
     pend_fail(c, code, code == OTA_CODE_TIMEOUT || code == OTA_CODE_CHECKSUM);
 }
 
-/* "<area> <op> at 0x... failed (port -N)": code 7, may be retried. */
+/* "flash <op> at 0x... failed (port -N)": code 7, may be retried. */
 static void port_fail(ota_client_t *c, unsigned op, uint32_t addr, int rc)
 {
     ota_sb_t sb;
     ota_sb_init(&sb, c->reason, sizeof c->reason);
-    ota_sb_str(&sb, nth(area_words, op >> 3));
-    ota_sb_str(&sb, nth(op_words, op & 7u));
-    ota_sb_fmt(&sb, " at %x failed (port %d)", NULL, addr, (uint32_t)rc);
+    ota_sb_fmt(&sb, "flash %s at %x failed (port %d)", nth(op_words, op), addr, (uint32_t)rc);
     pend_fail(c, OTA_CODE_CHECKSUM, true);
 }
 
@@ -198,7 +193,7 @@ static bool fl(ota_client_t *c, unsigned op, uint32_t addr, void *buf, size_t n)
 {
     const ota_flash_t *f = &c->cfg->flash;
     int rc;
-    switch (op & 7u) {
+    switch (op) {
     case OP_WRITE: rc = f->write(f->ctx, addr, buf, n); break;
     case OP_ERASE: rc = f->erase(f->ctx, addr); break;
     default: rc = f->read(f->ctx, addr, buf, n); break;
@@ -210,18 +205,17 @@ static bool fl(ota_client_t *c, unsigned op, uint32_t addr, void *buf, size_t n)
 }
 
 /* Write n bytes at addr and read them back (c->buf is the scratch). */
-static bool write_checked(ota_client_t *c, unsigned area, uint32_t addr, const uint8_t *data,
-                          uint32_t n)
+static bool write_checked(ota_client_t *c, uint32_t addr, const uint8_t *data, uint32_t n)
 {
     const ota_flash_t *f = &c->cfg->flash;
-    unsigned op = area | OP_WRITE;
+    unsigned op = OP_WRITE;
     int rc = f->write(f->ctx, addr, data, n);
     if (rc == 0) {
-        op = area | OP_READBACK;
+        op = OP_READBACK;
         rc = f->read(f->ctx, addr, c->buf, n);
     }
     if (rc == 0 && memcmp(c->buf, data, n) != 0) {
-        op = area | OP_MISMATCH;
+        op = OP_MISMATCH;
         rc = -1;
     }
     if (rc != 0) {
@@ -363,13 +357,13 @@ static void on_chunk(ota_client_t *c, uint32_t rid, uint32_t k, const uint8_t *p
     }
     /* A failure to store also drops the journal: the next attempt starts
      * from an erased slot. */
-    if (!write_checked(c, 0u, c->cfg->slot_addr + off, p, n)) {
+    if (!write_checked(c, c->cfg->slot_addr + off, p, n)) {
         jnl_drop(c);
         return;
     }
     if ((c->flags & F_JNL) != 0u) {
         uint8_t tag = OTA_JNL_TAG(ota_crc32(0, p, n));
-        if (!fl(c, OP_WRITE | IN_JNL, c->jnl_cmap + k, &tag, 1u)) {
+        if (!fl(c, OP_WRITE, c->jnl_cmap + k, &tag, 1u)) {
             return;
         }
     }
@@ -661,7 +655,7 @@ static bool erase_ahead(ota_client_t *c)
         return false;
     }
     if (fl(c, OP_ERASE, c->cfg->slot_addr + c->erased_to, NULL, 0u) &&
-        ((c->flags & F_JNL) == 0u || fl(c, OP_WRITE | IN_JNL, c->jnl_emap + n / 8u, &map, 1u))) {
+        ((c->flags & F_JNL) == 0u || fl(c, OP_WRITE, c->jnl_emap + n / 8u, &map, 1u))) {
         c->erased_to += sector;
     }
     return true;
@@ -681,7 +675,7 @@ static void step_journal(ota_client_t *c)
     uint8_t *have = c->buf + OTA_JNL_HDR;
 
     ota_jnl_header(c, c->buf);
-    if (!fl(c, OP_READ | IN_JNL, addr, have, OTA_JNL_HDR)) {
+    if (!fl(c, OP_READ, addr, have, OTA_JNL_HDR)) {
         return;
     }
     if (fits && memcmp(c->buf, have, OTA_JNL_HDR) == 0) {
@@ -689,7 +683,7 @@ static void step_journal(ota_client_t *c)
         uint32_t sectors = (c->geom.image_size + sector - 1u) / sector;
         uint32_t n = 0;
         for (; n < sectors; n++) {
-            if (!fl(c, OP_READ | IN_JNL, c->jnl_emap + n / 8u, have, 1u)) {
+            if (!fl(c, OP_READ, c->jnl_emap + n / 8u, have, 1u)) {
                 return;
             }
             if ((have[0] & (1u << (n % 8u))) != 0u) {
@@ -701,8 +695,8 @@ static void step_journal(ota_client_t *c)
         c->phase = PH_DL_RUN;
         return;
     }
-    if (!fl(c, OP_ERASE | IN_JNL, addr, NULL, 0u) ||
-        (fits && !fl(c, OP_WRITE | IN_JNL, addr, c->buf, OTA_JNL_HDR))) {
+    if (!fl(c, OP_ERASE, addr, NULL, 0u) ||
+        (fits && !fl(c, OP_WRITE, addr, c->buf, OTA_JNL_HDR))) {
         return;
     }
     if (fits) {
@@ -724,7 +718,7 @@ static bool skip_done(ota_client_t *c, uint32_t *budget)
         uint32_t start = k * chunk_per(c);
         uint32_t n = chunk_data_end(c, k) - start;
         uint8_t tag;
-        if (*budget == 0u || !fl(c, OP_READ | IN_JNL, c->jnl_cmap + k, &tag, 1u)) {
+        if (*budget == 0u || !fl(c, OP_READ, c->jnl_cmap + k, &tag, 1u)) {
             return false;
         }
         if (tag == OTA_JNL_NONE) {
@@ -941,7 +935,7 @@ static void step_staging(ota_client_t *c)
         fail(c, E_BOOTREQ, 0u, 0u);
         return;
     }
-    if (!write_checked(c, IN_BOOT, meta, rec, sizeof rec)) {
+    if (!write_checked(c, meta, rec, sizeof rec)) {
         /* Withdraw what we cannot confirm (best effort: the image it would
          * point at is verified, so a record that survives is still safe). */
         (void)c->cfg->flash.erase(c->cfg->flash.ctx, meta);
