@@ -179,6 +179,12 @@ static void fail(ota_client_t *c, unsigned id, uint32_t a, uint32_t b)
     pend_fail(c, code, code == OTA_CODE_TIMEOUT || code == OTA_CODE_CHECKSUM);
 }
 
+/* A failure whose reason has no numbers. */
+static void fail0(ota_client_t *c, unsigned id)
+{
+    fail(c, id, 0u, 0u);
+}
+
 /* "flash <op> at 0x... failed (port -N)": code 7, may be retried. */
 static void port_fail(ota_client_t *c, unsigned op, uint32_t addr, int rc)
 {
@@ -278,7 +284,7 @@ static bool link_lost(ota_client_t *c)
     if (t->state(t->ctx) == OTA_LINK_UP) {
         return false;
     }
-    fail(c, E_LINK_LOST, 0u, 0u);
+    fail0(c, E_LINK_LOST);
     return true;
 }
 
@@ -417,7 +423,7 @@ static void on_attributes(ota_client_t *c, const uint8_t *p, size_t len)
             offer.algo != c->offer.algo ||
             memcmp(offer.checksum, c->offer.checksum, sizeof offer.checksum) != 0) {
             jnl_drop(c); /* the slot holds a build the server no longer offers */
-            fail(c, E_CHANGED, 0u, 0u);
+            fail0(c, E_CHANGED);
         }
         return;
     }
@@ -504,9 +510,9 @@ static void step_connecting(ota_client_t *c)
         enter(c, OTA_STATE_NEGOTIATING, 0); /* asks at once */
         c->attr_tries = 0;
     } else if (ls != OTA_LINK_CONNECTING) {
-        fail(c, E_REFUSED, 0u, 0u);
+        fail0(c, E_REFUSED);
     } else if (due(c->now, c->deadline)) {
-        fail(c, E_NO_LINK, 0u, 0u);
+        fail0(c, E_NO_LINK);
     }
 }
 
@@ -540,7 +546,7 @@ static void ask_attributes(ota_client_t *c)
     ota_sb_fmt(&sb, OTA_TB_TOPIC_ATTR_REQ "%u", NULL, c->attr_id, 0u);
     rc |= publish(c, topic, OTA_TB_ATTR_KEYS, sizeof(OTA_TB_ATTR_KEYS) - 1u);
     if (rc != 0) {
-        fail(c, E_PUBLISH, 0u, 0u);
+        fail0(c, E_PUBLISH);
         return;
     }
     c->attr_tries++;
@@ -599,7 +605,7 @@ static void step_negotiating(ota_client_t *c)
     }
     if (refused != NULL && strcmp(c->offer.version, refused) == 0) {
         /* (an offer never has an empty version) */
-        fail(c, E_ROLLED_BACK, 0u, 0u);
+        fail0(c, E_ROLLED_BACK);
     } else {
         start_download(c);
     }
@@ -900,7 +906,7 @@ static void step_verifying(ota_client_t *c)
     }
     if (!digest_matches(c)) {
         jnl_drop(c); /* the next attempt must not trust this slot */
-        fail(c, E_IMAGE, 0u, 0u);
+        fail0(c, E_IMAGE);
         return;
     }
     log_line(c, L_VERIFIED, c->offer.version);
@@ -932,7 +938,7 @@ static void step_staging(ota_client_t *c)
     memcpy(req.version, c->offer.version,
            sizeof req.version < sizeof c->offer.version ? sizeof req.version : sizeof c->offer.version);
     if (ota_bootreq_encode(&req, rec) != OTA_OK) {
-        fail(c, E_BOOTREQ, 0u, 0u);
+        fail0(c, E_BOOTREQ);
         return;
     }
     if (!write_checked(c, meta, rec, sizeof rec)) {
@@ -1050,7 +1056,7 @@ ota_status_t ota_client_abort(ota_client_t *c)
     if (c->state == OTA_STATE_IDLE || c->state == OTA_STATE_DONE) {
         return OTA_OK;
     }
-    fail(c, E_ABORTED, 0u, 0u);
+    fail0(c, E_ABORTED);
     link_close(c);
     c->code = OTA_CODE_TIMEOUT;
     c->flags = 0;
