@@ -686,17 +686,16 @@ static void step_journal(ota_client_t *c)
     }
     if (fits && memcmp(c->buf, have, OTA_JNL_HDR) == 0) {
         /* The erase map: sectors erased in order from the start of the slot. */
-        uint32_t sectors = (c->geom.image_size + sector - 1u) / sector;
         uint32_t n = 0;
-        for (; n < sectors; n++) {
+        for (; c->erased_to < c->geom.image_size; n++) {
             if (!fl(c, OP_READ, c->jnl_emap + n / 8u, have, 1u)) {
                 return;
             }
             if ((have[0] & (1u << (n % 8u))) != 0u) {
                 break;
             }
+            c->erased_to += sector;
         }
-        c->erased_to = n * sector;
         c->flags |= (uint8_t)(F_JNL | F_RESUMED);
         c->phase = PH_DL_RUN;
         return;
@@ -1024,7 +1023,7 @@ ota_status_t ota_client_init(ota_client_t *c, const ota_config_t *cfg)
     c->now = cfg->clock.now_ms(cfg->clock.ctx);
     /* Request ids only need to differ within one connection; starting from
      * the clock also keeps them apart across restarts. */
-    c->rid = (c->now % 100000u) + 1u;
+    c->rid = (c->now & 0xFFFFu) + 1u;
     c->jnl_emap = ota_jnl_emap(cfg);
     c->jnl_cmap = ota_jnl_cmap(cfg, c->jnl_emap); /* (and the state is IDLE) */
     return OTA_OK;
