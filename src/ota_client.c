@@ -486,9 +486,11 @@ static void step_connecting(ota_client_t *c)
     const ota_settings_t *s = cfg->settings;
     const ota_transport_t *t = &cfg->transport;
     ota_link_state_t ls;
+    ota_sb_t sb;
+    int rc = 0;
 
     if (c->phase == PH_PROBE) {
-        int rc = cfg->flash.probe(cfg->flash.ctx);
+        rc = cfg->flash.probe(cfg->flash.ctx);
         if (rc != 0) {
             fail(c, E_NO_FLASH, (uint32_t)rc, 0u);
             return;
@@ -507,6 +509,22 @@ static void step_connecting(ota_client_t *c)
     }
     ls = t->state(t->ctx);
     if (ls == OTA_LINK_UP) {
+        /* The server answers without subscriptions, but a broker does not. */
+        for (unsigned i = 0; i < 3u; i++) {
+            rc |= t->subscribe(t->ctx, nth(OTA_TB_SUB_ATTR_RSP "\0" OTA_TB_SUB_CHUNKS "\0" OTA_TB_TOPIC_FW_ERROR, i), 1u);
+        }
+        ota_sb_init(&sb, (char *)c->buf, sizeof c->buf);
+        ota_tb_current_fw(&sb, s->title, s->version);
+        rc |= publish(c, OTA_TB_TOPIC_TELEMETRY, sb.buf, sb.len);
+        if (c->boot_report != 0u) {
+            /* How the last update ended, reported once after the reboot. */
+            send_fw_state(c, FW_UPDATED, c->boot_error);
+            c->boot_report = 0;
+        }
+        if (rc != 0) {
+            fail0(c, E_PUBLISH);
+            return;
+        }
         enter(c, OTA_STATE_NEGOTIATING, 0); /* asks at once */
         c->attr_tries = 0;
     } else if (ls != OTA_LINK_CONNECTING) {
@@ -522,29 +540,14 @@ static void step_connecting(ota_client_t *c)
 
 static void ask_attributes(ota_client_t *c)
 {
-    const ota_transport_t *t = &c->cfg->transport;
     char topic[64];
     ota_sb_t sb;
-    int rc = 0;
+    int rc;
 
-    if (c->attr_tries == 0u && c->state == OTA_STATE_NEGOTIATING) {
-        /* The server answers without subscriptions, but a broker does not. */
-        for (unsigned i = 0; i < 3u; i++) {
-            rc |= t->subscribe(t->ctx, nth(OTA_TB_SUB_ATTR_RSP "\0" OTA_TB_SUB_CHUNKS "\0" OTA_TB_TOPIC_FW_ERROR, i), 1u);
-        }
-        ota_sb_init(&sb, (char *)c->buf, sizeof c->buf);
-        ota_tb_current_fw(&sb, c->cfg->settings->title, c->cfg->settings->version);
-        rc |= publish(c, OTA_TB_TOPIC_TELEMETRY, sb.buf, sb.len);
-        if (c->boot_report != 0u) {
-            /* How the last update ended, reported once after the reboot. */
-            send_fw_state(c, FW_UPDATED, c->boot_error);
-            c->boot_report = 0;
-        }
-    }
     c->attr_id = next_rid(c);
     ota_sb_init(&sb, topic, sizeof topic);
     ota_sb_fmt(&sb, OTA_TB_TOPIC_ATTR_REQ "%u", NULL, c->attr_id, 0u);
-    rc |= publish(c, topic, OTA_TB_ATTR_KEYS, sizeof(OTA_TB_ATTR_KEYS) - 1u);
+    rc = publish(c, topic, OTA_TB_ATTR_KEYS, sizeof(OTA_TB_ATTR_KEYS) - 1u);
     if (rc != 0) {
         fail0(c, E_PUBLISH);
         return;
