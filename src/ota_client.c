@@ -319,11 +319,15 @@ static void end_attempt(ota_client_t *c)
         }
     }
     link_close(c);
-    log_line(c, retry ? L_RETRY : ok ? L_STAGED : L_FAILED, c->reason);
-    enter(c, retry ? OTA_STATE_BACKOFF : ok ? OTA_STATE_DONE : OTA_STATE_IDLE, 0);
     if (retry) {
+        log_line(c, L_RETRY, c->reason);
+        enter(c, OTA_STATE_BACKOFF, 0);
         c->deadline += c->cfg->backoff_ms << ((c->attempt > 8u) ? 8u : c->attempt - 1u);
-    } else if (ok && c->cfg->reboot_delay_ms != 0u && c->cfg->reboot.reboot != NULL) {
+        return;
+    }
+    log_line(c, ok ? L_STAGED : L_FAILED, c->reason);
+    enter(c, ok ? OTA_STATE_DONE : OTA_STATE_IDLE, 0);
+    if (ok && c->cfg->reboot_delay_ms != 0u && c->cfg->reboot.reboot != NULL) {
         c->flags = F_REBOOT;
         c->deadline += c->cfg->reboot_delay_ms;
     }
