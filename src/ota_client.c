@@ -463,13 +463,15 @@ static void on_message(void *arg, const char *topic, size_t tlen, const uint8_t 
 /* CONNECTING                                                               */
 /* ------------------------------------------------------------------------ */
 
-/* Nothing of the slot is known to hold the image: download from chunk 0. */
+/* Nothing of the slot is known to hold the image: download from chunk 0
+ * (answers to requests made so far will be strays). */
 static void progress_reset(ota_client_t *c)
 {
     c->next_k = 0;
     c->done_bytes = 0;
     c->resumed = 0;
     c->erased_to = 0;
+    memset(c->u.req, 0, sizeof c->u.req);
 }
 
 static void begin_attempt(ota_client_t *c)
@@ -595,7 +597,6 @@ static void start_download(ota_client_t *c)
              cfg->slot_size);
         return;
     }
-    memset(c->u.req, 0, sizeof c->u.req);
     /* The chunks are asked under the rid of the attribute request, new in
      * every attempt (and new again for each request after a chunk's first). */
     enter(c, OTA_STATE_DOWNLOADING, PH_DL_META);
@@ -743,7 +744,6 @@ static bool skip_done(ota_client_t *c, uint32_t *budget)
             log_line(c, L_DISAGREE, NULL);
             jnl_drop(c);
             progress_reset(c);
-            memset(c->u.req, 0, sizeof c->u.req); /* answers to come are strays */
             c->phase = PH_DL_JOURNAL;
             return false;
         }
@@ -888,9 +888,9 @@ static bool digest_matches(ota_client_t *c)
  * and hash it; also the raw image CRC for the bootloader. */
 static void step_verifying(ota_client_t *c)
 {
-    uint32_t budget = OTA_CFG_VERIFY_STEP;
+    uint32_t from = c->verify_pos;
 
-    while (budget > 0u && c->verify_pos < c->geom.image_size) {
+    while (c->verify_pos < c->geom.image_size && c->verify_pos - from < OTA_CFG_VERIFY_STEP) {
         uint32_t n = c->geom.image_size - c->verify_pos;
         n = (n > OTA_DRAGINO_DATA) ? OTA_DRAGINO_DATA : n;
         if (!fl(c, OP_READ, c->cfg->slot_addr + c->verify_pos, c->buf, n)) {
@@ -905,7 +905,6 @@ static void step_verifying(ota_client_t *c)
             hash_pkg(c, le, sizeof le);
         }
         c->verify_pos += n;
-        budget = (budget > n) ? budget - n : 0u;
     }
     if (c->verify_pos < c->geom.image_size) {
         return;
@@ -934,15 +933,13 @@ static void step_staging(ota_client_t *c)
     if (!answered(c, E_NO_RECHECK)) {
         return;
     }
-    memset(&req, 0, sizeof req);
     req.image_addr = c->cfg->slot_addr;
     req.image_size = c->geom.image_size;
     req.image_crc = c->image_crc;
-    /* A title or version too long for the record has no NUL in its field
+    /* A title or version too long for the record is left without a NUL
      * there, and the encoder refuses it. */
-    memcpy(req.title, c->offer.title, sizeof req.title < sizeof c->offer.title ? sizeof req.title : sizeof c->offer.title);
-    memcpy(req.version, c->offer.version,
-           sizeof req.version < sizeof c->offer.version ? sizeof req.version : sizeof c->offer.version);
+    strncpy(req.title, c->offer.title, sizeof req.title);
+    strncpy(req.version, c->offer.version, sizeof req.version);
     if (ota_bootreq_encode(&req, rec) != OTA_OK) {
         fail0(c, E_BOOTREQ);
         return;
