@@ -721,17 +721,18 @@ static void step_journal(ota_client_t *c)
 }
 
 /* Resuming: skip the chunks the journal records, each checked against
- * what the slot holds, up to *budget bytes. False when the budget is spent
- * or it failed, or the slot does not hold what the journal says (then the
- * download starts over). */
-static bool skip_done(ota_client_t *c, uint32_t *budget)
+ * what the slot holds, OTA_CFG_VERIFY_STEP bytes per poll (c->resumed was
+ * `from` at its start). False when that is spent or it failed, or the slot
+ * does not hold what the journal says (then the download starts over). */
+static bool skip_done(ota_client_t *c, uint32_t from)
 {
     while ((c->flags & F_RESUMED) != 0u && c->next_k < c->geom.chunks) {
         uint32_t k = c->next_k;
         uint32_t start = k * chunk_per(c);
         uint32_t n = chunk_data_end(c, k) - start;
         uint8_t tag;
-        if (*budget == 0u || !fl(c, OP_READ, c->jnl_cmap + k, &tag, 1u)) {
+        if (c->resumed - from >= OTA_CFG_VERIFY_STEP ||
+            !fl(c, OP_READ, c->jnl_cmap + k, &tag, 1u)) {
             return false;
         }
         if (tag == OTA_JNL_NONE) {
@@ -750,7 +751,6 @@ static bool skip_done(ota_client_t *c, uint32_t *budget)
         c->next_k++;
         c->done_bytes += n;
         c->resumed += n;
-        *budget = (*budget > n) ? *budget - n : 0u;
     }
     return true;
 }
@@ -792,7 +792,7 @@ static void step_downloading(ota_client_t *c)
 {
     const ota_config_t *cfg = c->cfg;
     uint32_t at = c->now + cfg->answer_timeout_ms;
-    uint32_t budget = OTA_CFG_VERIFY_STEP;
+    uint32_t from = c->resumed;
     bool busy;
 
     c->deadline = c->now;
@@ -825,7 +825,7 @@ static void step_downloading(ota_client_t *c)
             log_line(c, L_TIMED_OUT, NULL);
             s->state = SLOT_SEND;
         }
-        if (s->state == SLOT_FREE && !skip_done(c, &budget)) {
+        if (s->state == SLOT_FREE && !skip_done(c, from)) {
             return;
         }
         if (s->state == SLOT_FREE && c->next_k < c->geom.chunks &&
