@@ -214,20 +214,19 @@ static bool fl(ota_client_t *c, unsigned op, uint32_t addr, void *buf, size_t n)
 static bool write_checked(ota_client_t *c, uint32_t addr, const uint8_t *data, uint32_t n)
 {
     const ota_flash_t *f = &c->cfg->flash;
-    unsigned op = OP_WRITE;
     int rc = f->write(f->ctx, addr, data, n);
-    if (rc == 0) {
-        op = OP_READBACK;
-        rc = f->read(f->ctx, addr, c->buf, n);
-    }
-    if (rc == 0 && memcmp(c->buf, data, n) != 0) {
-        op = OP_MISMATCH;
-        rc = -1;
-    }
     if (rc != 0) {
-        port_fail(c, op, addr, rc);
+        port_fail(c, OP_WRITE, addr, rc);
+        return false;
     }
-    return rc == 0;
+    if (!fl(c, OP_READBACK, addr, c->buf, n)) {
+        return false;
+    }
+    if (memcmp(c->buf, data, n) != 0) {
+        port_fail(c, OP_MISMATCH, addr, -1);
+        return false;
+    }
+    return true;
 }
 
 /* Forget the journal (best effort): the next attempt starts from scratch. */
