@@ -75,7 +75,9 @@ typedef char offer_layout_check[(sizeof(ota_tb_offer_t) == sizeof(((ota_client_t
     X(E_IMAGE, R_CHECKSUM "whole image does not match fw_checksum")                            \
     X(E_CHANGED, R_CHECKSUM "offer changed during the download: %s not staged")                \
     X(E_BOOTREQ, R_FORMAT "boot request cannot hold this title or version")                    \
-    X(E_ABORTED, R_TIMEOUT "aborted by the application")
+    X(E_ABORTED, R_TIMEOUT "aborted by the application")                                       \
+    X(E_FLASH, R_CHECKSUM "flash %s at %x failed (port %d)")                                   \
+    X(E_SERVER, R_TIMEOUT "server error on v2/fw/error: %s")
 
 /* Log lines (log_line()): the first byte of each is its level, as a digit. */
 #define L_ERROR "0"
@@ -168,15 +170,20 @@ static void pend_fail(ota_client_t *c, ota_code_t code, bool transient)
  * filled in by ota_sb_fmt with a and b, and %s with the server's host while
  * connecting, the offered version after. Codes 4 and 7 may be retried.
  * The text is always the latest; the code the first. */
-static void fail(ota_client_t *c, unsigned id, uint32_t a, uint32_t b)
+static void fail_s(ota_client_t *c, unsigned id, const char *s, uint32_t a, uint32_t b)
 {
     const char *tpl = nth(reasons, id);
     ota_code_t code = (ota_code_t)tpl[0];
     ota_sb_t sb;
     ota_sb_init(&sb, c->reason, sizeof c->reason);
-    ota_sb_fmt(&sb, tpl + 1,
-               c->state == OTA_STATE_CONNECTING ? c->cfg->settings->host : c->offer.version, a, b);
+    ota_sb_fmt(&sb, tpl + 1, s, a, b);
     pend_fail(c, code, code == OTA_CODE_TIMEOUT || code == OTA_CODE_CHECKSUM);
+}
+
+static void fail(ota_client_t *c, unsigned id, uint32_t a, uint32_t b)
+{
+    fail_s(c, id, c->state == OTA_STATE_CONNECTING ? c->cfg->settings->host : c->offer.version, a,
+           b);
 }
 
 /* A failure whose reason has no numbers. */
@@ -188,10 +195,7 @@ static void fail0(ota_client_t *c, unsigned id)
 /* "flash <op> at 0x... failed (port -N)": code 7, may be retried. */
 static void port_fail(ota_client_t *c, unsigned op, uint32_t addr, int rc)
 {
-    ota_sb_t sb;
-    ota_sb_init(&sb, c->reason, sizeof c->reason);
-    ota_sb_fmt(&sb, "flash %s at %x failed (port %d)", nth(op_words, op), addr, (uint32_t)rc);
-    pend_fail(c, OTA_CODE_CHECKSUM, true);
+    fail_s(c, E_FLASH, nth(op_words, op), addr, (uint32_t)rc);
 }
 
 /* One flash operation; a failure is recorded with port_fail(). */
@@ -384,21 +388,18 @@ static void on_server_error(ota_client_t *c, const uint8_t *p, size_t len)
 {
     char text[33];
     size_t n = 0;
-    ota_code_t code = OTA_CODE_TIMEOUT;
-    ota_sb_t sb;
     for (; n < len && n < 32u; n++) {
         text[n] = (p[n] >= 0x20u && p[n] < 0x7Fu) ? (char)p[n] : '?';
     }
     text[n] = '\0';
-    /* (the text equals one of these only if the payload does) */
+    /* Two answers are final (the text equals one only if the payload does);
+     * any other is a code 4 (E_SERVER). The first failure's code wins. */
     if (strcmp(text, "NOT_FOUND") == 0) {
-        code = OTA_CODE_NO_TITLE;
+        pend_fail(c, OTA_CODE_NO_TITLE, false);
     } else if (strcmp(text, "PAYLOAD_TOO_LARGE") == 0) {
-        code = OTA_CODE_FORMAT;
+        pend_fail(c, OTA_CODE_FORMAT, false);
     }
-    ota_sb_init(&sb, c->reason, sizeof c->reason);
-    ota_sb_fmt(&sb, "server error on v2/fw/error: %s", text, 0u, 0u);
-    pend_fail(c, code, code == OTA_CODE_TIMEOUT);
+    fail_s(c, E_SERVER, text, 0u, 0u);
 }
 
 /* An attribute answer. While negotiating it is the offer; while staging it
