@@ -64,8 +64,7 @@ typedef char offer_layout_check[(sizeof(ota_tb_offer_t) == sizeof(((ota_client_t
     X(E_REFUSED, R_TIMEOUT "connection refused by %s")                                         \
     X(E_NO_LINK, R_TIMEOUT "no connection to %s in time")                                      \
     X(E_PUBLISH, R_TIMEOUT "publish or subscribe refused")                        \
-    X(E_NO_ANSWER, R_TIMEOUT "no answer to the attribute request after %u tries")              \
-    X(E_NO_RECHECK, R_TIMEOUT "no answer to the offer read again before staging")              \
+    X(E_NO_ANSWER, R_TIMEOUT "no answer to the attribute request after %u tries%s")            \
     X(E_SIZE, R_FORMAT "fw_size %u is no valid package size for this format")                  \
     X(E_FIT, R_NO_HW "image of %u bytes does not fit the %u-byte slot")                        \
     X(E_ROLLED_BACK, R_NO_HW "version %s was rolled back on this device: not installed again") \
@@ -563,9 +562,10 @@ static void ask_attributes(ota_client_t *c)
     log_line(c, L_ASKED, NULL);
 }
 
-/* NEGOTIATING and STAGING: true once the attribute answer is there;
- * until then, ask again when it is overdue, up to chunk_retries times. */
-static bool answered(ota_client_t *c, unsigned gave_up)
+/* NEGOTIATING and STAGING (the offer read again): true once the attribute
+ * answer is there; until then, ask again when it is overdue, up to
+ * chunk_retries times. */
+static bool answered(ota_client_t *c)
 {
     if ((c->flags & F_OFFER) != 0u) {
         c->flags &= (uint8_t)~F_OFFER;
@@ -575,7 +575,8 @@ static bool answered(ota_client_t *c, unsigned gave_up)
         return false;
     }
     if (c->attr_tries > c->cfg->chunk_retries) {
-        fail(c, gave_up, c->attr_tries, 0u);
+        fail_s(c, E_NO_ANSWER, c->state == OTA_STATE_STAGING ? " before staging" : "",
+               c->attr_tries, 0u);
     } else {
         ask_attributes(c);
     }
@@ -608,7 +609,7 @@ static void step_negotiating(ota_client_t *c)
 {
     const char *refused = c->cfg->refused_version;
 
-    if (!answered(c, E_NO_ANSWER)) {
+    if (!answered(c)) {
         return;
     }
     if (refused != NULL && strcmp(c->offer.version, refused) == 0) {
@@ -930,7 +931,7 @@ static void step_staging(ota_client_t *c)
     ota_bootreq_t req;
     uint8_t rec[OTA_BOOTREQ_SIZE];
 
-    if (!answered(c, E_NO_RECHECK)) {
+    if (!answered(c)) {
         return;
     }
     req.image_addr = c->cfg->slot_addr;
@@ -994,10 +995,10 @@ static bool in_flash(const ota_flash_t *f, uint32_t addr, uint32_t len)
 static bool layout_ok(const ota_config_t *cfg)
 {
     const ota_flash_t *f = &cfg->flash;
-    uint32_t meta_len = 2u * f->sector_size;
+    uint32_t meta_len = 2u * f->sector_size; /* 0 for a sector of 2^31: refused below */
     if (f->sector_size < OTA_BOOTREQ_SIZE || (f->sector_size & (f->sector_size - 1u)) != 0u ||
-        f->page_size == 0u || f->sector_size > (UINT32_MAX / 2u) ||
-        !in_flash(f, cfg->meta_addr, meta_len) || !in_flash(f, cfg->slot_addr, cfg->slot_size)) {
+        f->page_size == 0u || !in_flash(f, cfg->meta_addr, meta_len) ||
+        !in_flash(f, cfg->slot_addr, cfg->slot_size)) {
         return false;
     }
     /* No overlap between [meta, meta+len) and [slot, slot+size). */
