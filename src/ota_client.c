@@ -176,7 +176,7 @@ static void fail_s(ota_client_t *c, unsigned id, const char *s, uint32_t a, uint
     ota_sb_t sb;
     ota_sb_init(&sb, c->reason, sizeof c->reason);
     ota_sb_fmt(&sb, tpl + 1, s, a, b);
-    pend_fail(c, code, code == OTA_CODE_TIMEOUT || code == OTA_CODE_CHECKSUM);
+    pend_fail(c, code, (((1u << OTA_CODE_TIMEOUT) | (1u << OTA_CODE_CHECKSUM)) >> code & 1u) != 0u);
 }
 
 static void fail(ota_client_t *c, unsigned id, uint32_t a, uint32_t b)
@@ -411,16 +411,16 @@ static void on_attributes(ota_client_t *c, const uint8_t *p, size_t len)
 {
     ota_tb_offer_t offer;
     ota_json_val_t root;
-    char scratch[4];
     bool again = c->state == OTA_STATE_STAGING;
     const ota_settings_t *s = c->cfg->settings;
     ota_sb_t sb;
     ota_code_t code;
 
-    ota_sb_init(&sb, again ? scratch : c->reason, again ? sizeof scratch : sizeof c->reason);
+    ota_sb_init(&sb, c->reason, sizeof c->reason);
     code = ota_tb_decide(p, len, s->title, s->version, &offer, &sb);
     c->flags |= F_OFFER; /* the first answer decides */
     if (again) {
+        c->reason[0] = '\0'; /* (the offer read again is only compared) */
         if (code != OTA_CODE_NONE || strcmp(offer.title, c->offer.title) != 0 ||
             strcmp(offer.version, c->offer.version) != 0 || offer.size != c->offer.size ||
             offer.algo != c->offer.algo ||
