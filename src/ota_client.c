@@ -357,14 +357,12 @@ static void on_chunk(ota_client_t *c, uint32_t rid, uint32_t k, const uint8_t *p
     }
     st = (len == 0u) ? OTA_ERR_NOT_FOUND : ota_pkg_check_chunk(&c->geom, k, p, len, &off, &n);
     if (st != OTA_OK) {
-        /* Bad answer: ask again under a new rid (an empty answer before the
-         * end is what an expired server cache sends). */
+        /* Bad answer: ask again under a new rid. The log says which check:
+         * "checksum mismatch" (a Dragino record's CRC), "out of range" (the
+         * length), "not found" (empty: what an expired server cache sends). */
         s->bad++;
         s->state = SLOT_SEND;
-        log_line(c, L_BAD_CHUNK,
-                 st == OTA_ERR_CHECKSUM ? "record CRC mismatch"
-                 : st == OTA_ERR_NOT_FOUND ? "empty before the end"
-                                          : "wrong length");
+        log_line(c, L_BAD_CHUNK, ota_status_str(st));
         return;
     }
     /* A failure to store also drops the journal: the next attempt starts
