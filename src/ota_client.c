@@ -52,30 +52,32 @@ typedef char offer_layout_check[(sizeof(ota_tb_offer_t) == sizeof(((ota_client_t
 #define PH_DL_JOURNAL 1u /* resume from the journal, or start a new one */
 #define PH_DL_RUN 2u     /* erase, request, write */
 
-/* Failure reasons (fail()): the first byte of each is its result code. */
+/* Failure reasons (fail_s()): each starts with its result code, and names
+ * the check that failed, with the chunk, the port call and its raw return
+ * where there is one. */
 #define R_NO_HW "\002"
 #define R_FORMAT "\003"
 #define R_TIMEOUT "\004"
 #define R_CHECKSUM "\007"
-#define REASONS(X)                                                                             \
-    X(E_LINK_LOST, R_TIMEOUT "connection to the OTA server lost")                              \
-    X(E_NO_FLASH, R_NO_HW "flash not found (probe %d)")                                        \
-    X(E_CONNECT, R_TIMEOUT "connect to %s refused (port %d)")                     \
-    X(E_REFUSED, R_TIMEOUT "connection refused by %s")                                         \
-    X(E_NO_LINK, R_TIMEOUT "no connection to %s in time")                                      \
-    X(E_PUBLISH, R_TIMEOUT "publish or subscribe refused")                        \
-    X(E_NO_ANSWER, R_TIMEOUT "no answer to the attribute request after %u tries%s")            \
-    X(E_SIZE, R_FORMAT "fw_size %u is no valid package size for this format")                  \
-    X(E_FIT, R_NO_HW "image of %u bytes does not fit the %u-byte slot")                        \
-    X(E_ROLLED_BACK, R_NO_HW "version %s was rolled back on this device: not installed again") \
-    X(E_CHUNK_BAD, R_CHECKSUM "chunk %u failed its check %u times")                            \
-    X(E_CHUNK_LOST, R_TIMEOUT "chunk %u not answered after %u requests")                       \
-    X(E_CHUNK_REQ, R_TIMEOUT "chunk %u request refused (port %d)")                \
-    X(E_IMAGE, R_CHECKSUM "whole image does not match fw_checksum")                            \
-    X(E_CHANGED, R_CHECKSUM "offer changed during the download: %s not staged")                \
-    X(E_BOOTREQ, R_FORMAT "boot request cannot hold this title or version")                    \
-    X(E_ABORTED, R_TIMEOUT "aborted by the application")                                       \
-    X(E_FLASH, R_CHECKSUM "flash %s at %x failed (port %d)")                                   \
+#define REASONS(X)                                                                                 \
+    X(E_LINK_LOST, R_TIMEOUT "connection to the OTA server lost")                                  \
+    X(E_NO_FLASH, R_NO_HW "flash not found (probe %d)")                                            \
+    X(E_CONNECT, R_TIMEOUT "connect to %s refused (port %d)")                                      \
+    X(E_REFUSED, R_TIMEOUT "connection refused by %s")                                             \
+    X(E_NO_LINK, R_TIMEOUT "no connection to %s in time")                                          \
+    X(E_PUBLISH, R_TIMEOUT "publish or subscribe refused")                                         \
+    X(E_NO_ANSWER, R_TIMEOUT "no answer to the attribute request after %u tries%s")                \
+    X(E_SIZE, R_FORMAT "fw_size %u is no valid package size for this format")                      \
+    X(E_FIT, R_NO_HW "image of %u bytes does not fit the %u-byte slot")                            \
+    X(E_ROLLED_BACK, R_NO_HW "version %s was rolled back on this device: not installed again")     \
+    X(E_CHUNK_BAD, R_CHECKSUM "chunk %u failed its check %u times")                                \
+    X(E_CHUNK_LOST, R_TIMEOUT "chunk %u not answered after %u requests")                           \
+    X(E_CHUNK_REQ, R_TIMEOUT "chunk %u request refused (port %d)")                                 \
+    X(E_IMAGE, R_CHECKSUM "whole image does not match fw_checksum")                                \
+    X(E_CHANGED, R_CHECKSUM "offer changed during the download: %s not staged")                    \
+    X(E_BOOTREQ, R_FORMAT "boot request cannot hold this title or version")                        \
+    X(E_ABORTED, R_TIMEOUT "aborted by the application")                                           \
+    X(E_FLASH, R_CHECKSUM "flash %s at %x failed (port %d)")                                       \
     X(E_SERVER, R_TIMEOUT "server error on v2/fw/error: %s")
 
 /* Log lines (log_line()): the first byte of each is its level, as a digit. */
@@ -83,22 +85,23 @@ typedef char offer_layout_check[(sizeof(ota_tb_offer_t) == sizeof(((ota_client_t
 #define L_WARN "1"
 #define L_INFO "2"
 #define L_DEBUG "3"
-#define LOGS(X)                                                      \
-    X(L_STATE, L_DEBUG "state ")                                     \
-    X(L_STARTED, L_INFO "update started: ")                          \
-    X(L_CONNECTING, L_INFO "connecting to ")                         \
-    X(L_ASKED, L_INFO "attributes requested")                        \
-    X(L_DOWNLOADING, L_INFO "downloading ")                          \
-    X(L_NO_RESUME, L_WARN "too many chunks for the journal: no resume")            \
-    X(L_DISAGREE, L_WARN "journal and slot disagree: starting over") \
-    X(L_TIMED_OUT, L_WARN "chunk timed out, asking again")           \
-    X(L_BAD_CHUNK, L_WARN "bad chunk answer: ")                      \
-    X(L_VERIFIED, L_INFO "image verified: ")                         \
-    X(L_STAGED, L_INFO "update staged, OTA code 100")                \
-    X(L_FAILED, L_ERROR "update failed: ")                           \
-    X(L_RETRY, L_WARN "will retry: ")                                \
+#define LOGS(X)                                                                                    \
+    X(L_STATE, L_DEBUG "state ")                                                                   \
+    X(L_STARTED, L_INFO "update started: ")                                                        \
+    X(L_CONNECTING, L_INFO "connecting to ")                                                       \
+    X(L_ASKED, L_INFO "attributes requested")                                                      \
+    X(L_DOWNLOADING, L_INFO "downloading ")                                                        \
+    X(L_NO_RESUME, L_WARN "too many chunks for the journal: no resume")                            \
+    X(L_DISAGREE, L_WARN "journal and slot disagree: starting over")                               \
+    X(L_TIMED_OUT, L_WARN "chunk timed out, asking again")                                         \
+    X(L_BAD_CHUNK, L_WARN "bad chunk answer: ")                                                    \
+    X(L_VERIFIED, L_INFO "image verified: ")                                                       \
+    X(L_STAGED, L_INFO "update staged, OTA code 100")                                              \
+    X(L_FAILED, L_ERROR "update failed: ")                                                         \
+    X(L_RETRY, L_WARN "will retry: ")                                                              \
     X(L_NOT_SENT, L_WARN "status not sent: ")
 
+/* Each list gives an enum of ids and one string of the texts (nth()). */
 #define MSG_ID(id, text) id,
 #define MSG_TEXT(id, text) text "\0"
 enum { REASONS(MSG_ID) REASONS_END };
@@ -114,6 +117,9 @@ static const char reasons[] = REASONS(MSG_TEXT);
 #define OP_READBACK 3u
 #define OP_MISMATCH 4u
 static const char op_words[] = "read\0write\0erase\0read-back\0read-back mismatch";
+
+/* The topics subscribed to when the link comes up. */
+#define SUBSCRIPTIONS OTA_TB_SUB_ATTR_RSP "\0" OTA_TB_SUB_CHUNKS "\0" OTA_TB_TOPIC_FW_ERROR
 
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                            */
@@ -166,8 +172,7 @@ static void pend_fail(ota_client_t *c, ota_code_t code, bool transient)
 }
 
 /* Failure `id` (REASONS): c->reason = its template after the result code,
- * filled in by ota_sb_fmt with a and b, and %s with the server's host while
- * connecting, the offered version after. Codes 4 and 7 may be retried.
+ * filled in by ota_sb_fmt with s, a and b. Codes 4 and 7 may be retried.
  * The text is always the latest; the code the first. */
 static void fail_s(ota_client_t *c, unsigned id, const char *s, uint32_t a, uint32_t b)
 {
@@ -179,6 +184,7 @@ static void fail_s(ota_client_t *c, unsigned id, const char *s, uint32_t a, uint
     pend_fail(c, code, (((1u << OTA_CODE_TIMEOUT) | (1u << OTA_CODE_CHECKSUM)) >> code & 1u) != 0u);
 }
 
+/* ... with %s the server's host while connecting, the offered version after. */
 static void fail(ota_client_t *c, unsigned id, uint32_t a, uint32_t b)
 {
     fail_s(c, id, c->state == OTA_STATE_CONNECTING ? c->cfg->settings->host : c->offer.version, a,
@@ -514,7 +520,7 @@ static void step_connecting(ota_client_t *c)
     if (ls == OTA_LINK_UP) {
         /* The server answers without subscriptions, but a broker does not. */
         for (unsigned i = 0; i < 3u; i++) {
-            rc |= t->subscribe(t->ctx, nth(OTA_TB_SUB_ATTR_RSP "\0" OTA_TB_SUB_CHUNKS "\0" OTA_TB_TOPIC_FW_ERROR, i), 1u);
+            rc |= t->subscribe(t->ctx, nth(SUBSCRIPTIONS, i), 1u);
         }
         ota_sb_init(&sb, (char *)c->buf, sizeof c->buf);
         ota_tb_current_fw(&sb, s->title, s->version);
@@ -587,17 +593,15 @@ static void start_download(ota_client_t *c)
 
     c->reason[0] = '\0';
     if (ota_pkg_geometry(cfg->format, c->offer.size, cfg->raw_chunk_size, &c->geom) != OTA_OK) {
-        fail(c, E_SIZE, c->offer.size,
-             0u);
+        fail(c, E_SIZE, c->offer.size, 0u);
         return;
     }
     if (c->geom.image_size > cfg->slot_size) {
-        fail(c, E_FIT, c->geom.image_size,
-             cfg->slot_size);
+        fail(c, E_FIT, c->geom.image_size, cfg->slot_size);
         return;
     }
-    /* The chunks are asked under the rid of the attribute request, new in
-     * every attempt (and new again for each request after a chunk's first). */
+    /* The chunks are first asked under the rid of this attempt's attribute
+     * request (c->rid): a new one in every attempt. */
     enter(c, OTA_STATE_DOWNLOADING, PH_DL_META);
     log_line(c, L_DOWNLOADING, c->offer.version);
     send_fw_state(c, FW_DOWNLOADING, NULL);
@@ -840,7 +844,8 @@ static void step_downloading(ota_client_t *c)
         }
         if (s->state == SLOT_FREE && c->next_k < c->geom.chunks) {
             busy = true; /* (skipped chunks moved it past the erased part) */
-        } else if (s->state == SLOT_WAIT && (int32_t)(s->sent_at + cfg->answer_timeout_ms - at) < 0) {
+        } else if (s->state == SLOT_WAIT &&
+                   (int32_t)(s->sent_at + cfg->answer_timeout_ms - at) < 0) {
             at = s->sent_at + cfg->answer_timeout_ms;
         }
     }
@@ -1150,7 +1155,8 @@ const char *ota_state_str(ota_state_t st)
 {
     unsigned i = (unsigned)st;
     return (i <= (unsigned)OTA_STATE_DONE)
-               ? nth("IDLE\0CONNECTING\0NEGOTIATING\0DOWNLOADING\0VERIFYING\0STAGING\0BACKOFF\0DONE",
+               ? nth("IDLE\0CONNECTING\0NEGOTIATING\0DOWNLOADING\0VERIFYING\0STAGING\0BACKOFF"
+                     "\0DONE",
                      i)
                : "?";
 }

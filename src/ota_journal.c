@@ -23,13 +23,15 @@ static void put_le(uint8_t *p, const uint32_t *w, unsigned n)
 void ota_jnl_header(const ota_client_t *c, uint8_t *out)
 {
     uint32_t w[6] = {JNL_MAGIC,
-                     JNL_VERSION | ((uint32_t)c->geom.format << 8) | ((uint32_t)c->offer.algo << 16),
+                     JNL_VERSION | ((uint32_t)c->geom.format << 8) |
+                         ((uint32_t)c->offer.algo << 16),
                      c->cfg->slot_addr, c->cfg->slot_size, c->geom.pkg_size, c->geom.chunk_size};
     memset(out, 0xFF, OTA_JNL_HDR);
     put_le(out, w, 6u);
     memcpy(&out[24], c->offer.checksum, 32u);
     memcpy(&out[56], c->offer.title, sizeof c->offer.title < 34u ? sizeof c->offer.title : 34u);
-    memcpy(&out[90], c->offer.version, sizeof c->offer.version < 34u ? sizeof c->offer.version : 34u);
+    memcpy(&out[90], c->offer.version,
+           sizeof c->offer.version < 34u ? sizeof c->offer.version : 34u);
     w[0] = ota_crc32(0, out, 124u);
     put_le(&out[124], w, 1u);
 }
