@@ -8,7 +8,9 @@
  *   [0, 128)            header: the update's identity (slot, package size,
  *                       format, chunk size, checksum, title, version) + CRC
  *   [128, 128+E)        erase map: one bit per slot sector, cleared once the
- *                       sector is erased (E = ceil(slot sectors / 8))
+ *                       sector is erased (E = ceil(slot sectors / 8)); the
+ *                       sectors are erased in order, so the cleared bits are
+ *                       always a prefix of the map
  *   [128+E, sector)     chunk map: one byte per chunk, 0xFF until the chunk
  *                       is written and read back, then the low 7 bits of the
  *                       CRC-32 of its data (top bit 0)
@@ -17,11 +19,13 @@
  * a torn chunk is never recorded; on resume every recorded chunk is checked
  * against its byte, so what is already in the slot is verified before it is
  * trusted. A torn header fails its CRC and the journal counts as absent.
+ *
+ * The client does the flash work itself (src/ota_client.c); this module
+ * only knows the layout and builds the header.
  */
 #ifndef CELLOTA_SRC_OTA_JOURNAL_H
 #define CELLOTA_SRC_OTA_JOURNAL_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 #include "cellota/ota_client.h"
@@ -29,34 +33,23 @@
 #define OTA_JNL_HDR 128u
 #define OTA_JNL_NONE 0xFFu
 
-/* Where the maps start for this slot, and whether `chunks` fit. */
-typedef struct {
-    uint32_t addr;     /* journal sector */
-    uint32_t emap;     /* absolute address of the erase map */
-    uint32_t cmap;     /* absolute address of the chunk map */
-    bool fits;         /* the chunk map holds every chunk */
-} ota_jnl_t;
+/* The chunk byte recorded for data of CRC-32 crc. */
+#define OTA_JNL_TAG(crc) ((uint8_t)((crc) & 0x7Fu))
 
-/* Lay out the journal of client c for its current geometry. */
-void ota_jnl_layout(const ota_client_t *c, ota_jnl_t *j);
+/* Address of the erase map of the journal of a client configured with cfg;
+ * the journal sector starts OTA_JNL_HDR bytes before it. */
+static inline uint32_t ota_jnl_emap(const ota_config_t *cfg)
+{
+    return cfg->meta_addr + cfg->flash.sector_size + OTA_JNL_HDR;
+}
+
+/* Address of the chunk map: right after the erase map at emap. */
+static inline uint32_t ota_jnl_cmap(const ota_config_t *cfg, uint32_t emap)
+{
+    return emap + (cfg->slot_size / cfg->flash.sector_size + 7u) / 8u;
+}
 
 /* Build the header for c's current offer into out[OTA_JNL_HDR]. */
 void ota_jnl_header(const ota_client_t *c, uint8_t *out);
-
-/* 1 if the journal in flash belongs to c's offer, 0 if not, < 0 port error.
- * Uses c->buf as scratch. */
-int ota_jnl_matches(ota_client_t *c, const ota_jnl_t *j);
-
-/* Erase the journal and write a header for c's offer. 0 or port error. */
-int ota_jnl_begin(ota_client_t *c, const ota_jnl_t *j);
-
-/* Clear bit `idx` of the map at `map` (read-modify-write of one byte). */
-int ota_jnl_clear_bit(const ota_flash_t *f, uint32_t map, uint32_t idx);
-
-/* Read bit `idx` of the map at `map` into *set (true = still 1). */
-int ota_jnl_bit(const ota_flash_t *f, uint32_t map, uint32_t idx, bool *set);
-
-/* The chunk byte recorded for data of CRC-32 crc. */
-uint8_t ota_jnl_tag(uint32_t crc);
 
 #endif /* CELLOTA_SRC_OTA_JOURNAL_H */

@@ -144,24 +144,27 @@ typedef struct {
     const char *boot_error;
     ota_code_t code;
     ota_code_t pend_code;
-    ota_algo_t algo;
     uint32_t now;
     uint32_t deadline;
     uint32_t rid;
     uint32_t attr_id;
-    uint32_t pkg_size;
     ota_pkg_geom_t geom;
     uint32_t next_k;
-    uint32_t received;
     uint32_t done_bytes;
     uint32_t resumed;
     uint32_t erased_to;
+    uint32_t jnl_emap; /* download journal: erase map address */
+    uint32_t jnl_cmap; /* ... and chunk map address */
     uint32_t verify_pos;
     uint32_t image_crc;
     uint32_t pkg_crc;
-    uint8_t checksum[32];
-    char title[OTA_CFG_TITLE_MAX + 1];
-    char version[OTA_CFG_VERSION_MAX + 1];
+    struct {
+        char title[OTA_CFG_TITLE_MAX + 1];
+        char version[OTA_CFG_VERSION_MAX + 1];
+        uint32_t size;
+        ota_algo_t algo;
+        uint8_t checksum[32];
+    } offer; /* as the server offers it; laid out as ota_tb_offer_t (src/ota_tb.h) */
     union {
         ota_req_slot_t req[OTA_CFG_MAX_WINDOW]; /* while DOWNLOADING */
 #if OTA_CFG_SHA256

@@ -415,7 +415,7 @@ static void test_publish_refused_4(void **state)
     e->tb.publish_fail_after = 3;
     e->cfg.attempt_retries = 0;
     assert_int_equal(run(e), OTA_CODE_TIMEOUT);
-    assert_non_null(strstr(reason(e), "refused by transport"));
+    assert_non_null(strstr(reason(e), "chunk 0 request refused (port -5)"));
 }
 
 static void test_server_error_not_found_5(void **state)
