@@ -57,7 +57,10 @@ LIB="$OUT/libcellota.a"
 [ -f "$LIB" ] || die "$LIB not found"
 # Guard: the CPU flags live in the toolchain file's CMAKE_C_FLAGS_INIT, which a
 # CMAKE_C_FLAGS given on the command line would replace; check they applied.
-if ! "${PREFIX}readelf" -A "$LIB" | grep -q 'Tag_CPU_arch: v6S-M'; then
+# (readelf's output is read whole first: `readelf | grep -q` under pipefail
+# fails when grep quits early and readelf dies of SIGPIPE.)
+attrs="$("${PREFIX}readelf" -A "$LIB")" || die "readelf -A $LIB failed"
+if ! grep -q 'Tag_CPU_arch: v6S-M' <<<"$attrs"; then
     die "$LIB is not built for ARMv6-M (Cortex-M0+): check the compiler flags"
 fi
 
