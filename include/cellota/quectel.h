@@ -259,7 +259,6 @@ typedef struct {
  */
 typedef struct {
     /** @cond PRIVATE */
-    uint8_t dialect;
     uint8_t want;
     uint8_t link;
     uint8_t script;

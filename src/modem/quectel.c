@@ -80,8 +80,9 @@ enum {
 #define S_PSEUDO 0x10u /* pins or waits, no command */
 
 /* Skip conditions (q->cond; a step is skipped when q->cond & k_skip[id]). */
-#define C_BC 0x01u     /* dialect BC660K: skip BG95-only steps */
-#define C_BG 0x02u     /* dialect BG95: skip BC660K-only steps */
+#define C_BG 0x01u     /* dialect BG95 (= QUECTEL_BG95): skip BC660K-only steps */
+#define C_BC 0x02u     /* dialect BC660K (= QUECTEL_BC660K): skip BG95-only steps */
+#define C_DIALECT (C_BG | C_BC)
 #define C_FIXED 0x04u  /* dialect configured: no ATI */
 #define C_IMEI 0x08u   /* IMEI known */
 #define C_NOAPN 0x10u  /* no APN configured */
@@ -91,10 +92,26 @@ enum {
 #define BG_ONLY C_BC
 #define BC_ONLY C_BG
 
-/* Command text after "AT" of each step, in step order, NUL-separated.
- * %i client, %k keepalive, %h host, %p port, %c client id, %u ,"user","pass",
- * %a APN, %m msg id, %q QoS, %t topic, %l length, %s slot, %x "EX" (PUBEX),
- * %C +QMTCFG=", %v MQTT version (BG95 4, BC660K 1) */
+/* Field codes in the command texts (one byte each, below ' '); octal
+ * escapes of three digits, so that the text after them cannot extend them. */
+#define F_QMT "\001"   /* +QMT */
+#define F_CFG "\002"   /* +QMTCFG=" */
+#define F_IDX "\003"   /* client index */
+#define F_VER "\004"   /* MQTT version (BG95 4, BC660K 1) */
+#define F_KA "\005"    /* keepalive */
+#define F_PORT "\006"  /* port */
+#define F_MSGID "\007" /* message id */
+#define F_SLOT "\010"  /* receive slot */
+#define F_QOS "\011"   /* QoS of the queued item */
+#define F_LEN "\012"   /* payload length of the queued item */
+#define F_HOST "\013"  /* host */
+#define F_CID "\014"   /* client id */
+#define F_APN "\015"   /* APN */
+#define F_TOPIC "\016" /* topic of the queued item */
+#define F_AUTH "\017"  /* ,"user","password" when given */
+#define F_EX "\020"    /* "EX" when AT+QMTPUBEX takes a length */
+
+/* Command text after "AT" of each step, in step order, NUL-separated. */
 static const char k_fmt[] =
     "\0"             /* END */
     "\0\0\0"         /* AT, PROBE, WAKE */
@@ -105,34 +122,34 @@ static const char k_fmt[] =
     "+QURCCFG=\"urcport\",\"uart1\"\0"
     "+GSN\0"
     "+CGSN=1\0"
-    "+QMTCFG=?\0"
-    "+QMTPUBEX=?\0"
+    F_QMT "CFG=?\0"
+    F_QMT "PUBEX=?\0"
     "+QSCLK=0\0"
     "+QSCLK=1\0"
-    "+QICSGP=1,1,\"%a\"\0"
-    "+QCGDEFCONT=\"IP\",\"%a\"\0"
+    "+QICSGP=1,1,\"" F_APN "\"\0"
+    "+QCGDEFCONT=\"IP\",\"" F_APN "\"\0"
     "+CFUN=1\0"
     "+CFUN=0\0"
     "+CEREG?\0"
     "+CSQ\0"
-    "%Cversion\",%i,%v\0"
-    "%Ckeepalive\",%i,%k\0"
-    "%Csession\",%i,1\0"
-    "%Crecv/mode\",%i,1,1\0"
-    "%Crecv/mode\",%i,0,1\0"
-    "%Cdataformat\",%i,1,1\0"
-    "%Cshowrecvlen\",%i,1\0"
-    "+QMTOPEN=%i,\"%h\",%p\0"
-    "+QMTCONN=%i,\"%c\"%u\0"
-    "+QMTDISC=%i\0"
-    "+QMTCLOSE=%i\0"
+    F_CFG "version\"," F_IDX "," F_VER "\0"
+    F_CFG "keepalive\"," F_IDX "," F_KA "\0"
+    F_CFG "session\"," F_IDX ",1\0"
+    F_CFG "recv/mode\"," F_IDX ",1,1\0"
+    F_CFG "recv/mode\"," F_IDX ",0,1\0"
+    F_CFG "dataformat\"," F_IDX ",1,1\0"
+    F_CFG "showrecvlen\"," F_IDX ",1\0"
+    F_QMT "OPEN=" F_IDX ",\"" F_HOST "\"," F_PORT "\0"
+    F_QMT "CONN=" F_IDX ",\"" F_CID "\"" F_AUTH "\0"
+    F_QMT "DISC=" F_IDX "\0"
+    F_QMT "CLOSE=" F_IDX "\0"
     "+QPOWD=1\0"
     "+CFUN=1,1\0"
     "\0" /* QITEM */
-    "+QMTSUB=%i,%m,\"%t\",%q\0"
-    "+QMTPUB%x=%i,%m,%q,0,\"%t\",%l\0"
-    "+QMTRECV=%i,%s\0"
-    "+QMTRECV?";
+    F_QMT "SUB=" F_IDX "," F_MSGID ",\"" F_TOPIC "\"," F_QOS "\0"
+    F_QMT "PUB" F_EX "=" F_IDX "," F_MSGID "," F_QOS ",0,\"" F_TOPIC "\"," F_LEN "\0"
+    F_QMT "RECV=" F_IDX "," F_SLOT "\0"
+    F_QMT "RECV?";
 
 static const uint8_t k_flags[] = {
     0, S_SHORT, S_SHORT | S_OPT, S_SHORT | S_OPT,         /* END AT PROBE WAKE */
@@ -226,14 +243,12 @@ static bool is_bc(const quectel_t *q)
     return (q->cond & C_BC) != 0u;
 }
 
+/* The dialect is the C_DIALECT bits of q->cond (0 while unknown). */
 static void set_dialect(quectel_t *q, uint8_t d)
 {
-    q->dialect = d;
-    q->cond &= (uint8_t)~(C_BC | C_BG);
-    if (d != (uint8_t)QUECTEL_AUTO) {
-        q->cond |= (d == (uint8_t)QUECTEL_BC660K) ? C_BC : C_BG;
+    if ((q->cond & C_DIALECT) == 0u) {
+        q->cond |= d;
     }
-    q->at.prompt_delay_ms = (d == (uint8_t)QUECTEL_BC660K) ? 500u : 0u;
 }
 
 /* The command text of a step (after "AT"). */
@@ -508,9 +523,6 @@ static void script_done(quectel_t *q)
         break;
     case SC_INIT:
         q->flags = (uint16_t)((q->flags | K_INIT) & ~K_BOOTED);
-        if (q->dialect == (uint8_t)QUECTEL_AUTO) {
-            set_dialect(q, QUECTEL_BG95);
-        }
         break;
     case SC_ATT:
         q->flags |= K_ATT;
@@ -635,21 +647,22 @@ static void put_field(const quectel_t *q, ota_sb_t *sb, char f)
     const uint8_t *r = q->txq;
     uint32_t plen = (uint32_t)(r[2] | (r[3] << 8));
     switch (f) {
-    case 'i': ota_sb_u32(sb, q->idx); break;
-    case 'k': ota_sb_u32(sb, q->conn.keepalive_s); break;
-    case 'p': ota_sb_u32(sb, q->conn.port); break;
-    case 'm': ota_sb_u32(sb, q->msgid); break;
-    case 's': ota_sb_u32(sb, q->slot); break;
-    case 'q': ota_sb_u32(sb, (uint32_t)(r[0] >> 2) & 3u); break;
-    case 'l': ota_sb_u32(sb, ((q->feat & (F_HEX | F_HEX2)) == (F_HEX | F_HEX2)) ? 2u * plen : plen); break;
-    case 'h': ota_sb_str(sb, q->conn.host); break;
-    case 'c': ota_sb_str(sb, q->conn.client_id); break;
-    case 'a': ota_sb_str(sb, q->cfg->apn); break;
-    case 't': ota_sb_mem(sb, (const char *)r + QHDR, r[1]); break;
-    case 'u': put_auth(sb, &q->conn); break;
-    case 'C': ota_sb_str(sb, "+QMTCFG=\""); break;
-    case 'v': ota_sb_u32(sb, is_bc(q) ? 1u : 4u); break;
-    default: /* 'x' */
+    case 1: ota_sb_str(sb, "+QMT"); break;
+    case 2: ota_sb_str(sb, "+QMTCFG=\""); break;
+    case 3: ota_sb_u32(sb, q->idx); break;
+    case 4: ota_sb_u32(sb, is_bc(q) ? 1u : 4u); break;
+    case 5: ota_sb_u32(sb, q->conn.keepalive_s); break;
+    case 6: ota_sb_u32(sb, q->conn.port); break;
+    case 7: ota_sb_u32(sb, q->msgid); break;
+    case 8: ota_sb_u32(sb, q->slot); break;
+    case 9: ota_sb_u32(sb, (uint32_t)(r[0] >> 2) & 3u); break;
+    case 10: ota_sb_u32(sb, ((q->feat & (F_HEX | F_HEX2)) == (F_HEX | F_HEX2)) ? 2u * plen : plen); break;
+    case 11: ota_sb_str(sb, q->conn.host); break;
+    case 12: ota_sb_str(sb, q->conn.client_id); break;
+    case 13: ota_sb_str(sb, q->cfg->apn); break;
+    case 14: ota_sb_mem(sb, (const char *)r + QHDR, r[1]); break;
+    case 15: put_auth(sb, &q->conn); break;
+    default: /* F_EX */
         if ((q->feat & F_PUBEX) != 0u) {
             ota_sb_str(sb, "EX");
         }
@@ -679,8 +692,7 @@ static void cmd_start(quectel_t *q, uint8_t id)
     ota_sb_init(&sb, e->cmd, sizeof e->cmd);
     ota_sb_str(&sb, "AT");
     for (; *f != '\0'; f++) {
-        if (*f == '%' && f[1] != '\0') {
-            f++;
+        if (*f < ' ') {
             put_field(q, &sb, *f);
         } else {
             ota_sb_mem(&sb, f, 1u);
@@ -690,6 +702,7 @@ static void cmd_start(quectel_t *q, uint8_t id)
         uint16_t plen = (uint16_t)(r[2] | (r[3] << 8));
         const uint8_t *pay = r + QHDR + r[1];
         bool hex = (q->feat & F_HEX) != 0u;
+        e->prompt_delay_ms = is_bc(q) ? 500u : 0u; /* BC660K: wait after '>' */
         ota_sb_str(&sb, hex ? ",\"" : "\r");
         e->cmd_len = (uint16_t)sb.len;
         quectel_at_start(e, q->cfg->cmd_timeout_ms, hex ? AT_DATA_HEX : AT_DATA_PROMPT, pay, plen,
@@ -906,8 +919,8 @@ static void step_done(quectel_t *q, uint8_t res)
     if (id == ST_SCLK0 || id == ST_SCLK1) { /* whatever the answer: do not insist */
         q->flags = (uint16_t)((id == ST_SCLK1) ? (q->flags | K_SCLK) : (q->flags & ~K_SCLK));
     }
-    if (id == ST_ATI && q->dialect == (uint8_t)QUECTEL_AUTO) {
-        set_dialect(q, QUECTEL_BG95); /* not recognised */
+    if (id == ST_ATI) {
+        set_dialect(q, C_BG); /* not recognised */
     }
     if (q->rung != 0u || id == ST_END) {
         return; /* a recovery was decided meanwhile */
@@ -977,13 +990,13 @@ static void async_timeout(quectel_t *q)
 /* +QMTxxx: <id>,[<msgid>,]<result>[,<value>] for the awaited step. */
 static bool async_line(quectel_t *q, const char *l)
 {
-    const char *f = fmt(q->async);
-    size_t n = (size_t)(strchr(f, (q->async == ST_PUB) ? '%' : '=') - f);
-    const char *p = l + n;
+    const char *f = fmt(q->async) + 1; /* after F_QMT */
+    size_t n = strcspn(f, "=" F_EX);
+    const char *p = l + 4 + n;
     int32_t v[4] = {0, 0, 0, 0};
     bool item = q->async == ST_SUB || q->async == ST_PUB;
     unsigned got;
-    if (strncmp(l, f, n) != 0) {
+    if (!prefix(l, "+QMT") || strncmp(l + 4, f, n) != 0) {
         return false;
     }
     if (p[0] == 'E' && p[1] == 'X') {
@@ -1241,10 +1254,10 @@ static bool plain_line(quectel_t *q, const char *l, size_t n)
     if (q->step == ST_ATI) {
         /* The model may stand alone ("BC660K-GL") or behind a prefix
          * ("Quectel_BC660K-GL", the BC660K manual's form). */
-        if (q->dialect == (uint8_t)QUECTEL_AUTO && (strstr(l, "BG9") || strstr(l, "BG7"))) {
-            set_dialect(q, QUECTEL_BG95);
-        } else if (q->dialect == (uint8_t)QUECTEL_AUTO && (strstr(l, "BC66") || strstr(l, "BC95"))) {
-            set_dialect(q, QUECTEL_BC660K);
+        if (strstr(l, "BG9") || strstr(l, "BG7")) {
+            set_dialect(q, C_BG);
+        } else if (strstr(l, "BC66") || strstr(l, "BC95")) {
+            set_dialect(q, C_BC);
         }
         return true;
     }
@@ -1417,7 +1430,7 @@ ota_status_t quectel_init(quectel_t *q, const quectel_config_t *cfg)
     q->at.uart = cfg->uart;
     q->at.owner = q;
     q->at.st = &q->st;
-    set_dialect(q, (uint8_t)cfg->dialect);
+    q->cond = (uint8_t)cfg->dialect;
     q->cond |= (uint8_t)((cfg->dialect != QUECTEL_AUTO) ? C_FIXED : 0u);
     q->cond |= (uint8_t)((cfg->apn == NULL || cfg->apn[0] == '\0') ? C_NOAPN : 0u);
     q->rssi = -1;
@@ -1617,7 +1630,7 @@ quectel_state_t quectel_state(const quectel_t *q)
 
 quectel_dialect_t quectel_dialect(const quectel_t *q)
 {
-    return (q == NULL) ? QUECTEL_AUTO : (quectel_dialect_t)q->dialect;
+    return (q == NULL) ? QUECTEL_AUTO : (quectel_dialect_t)(q->cond & C_DIALECT);
 }
 
 void quectel_stats(const quectel_t *q, quectel_stats_t *out)
