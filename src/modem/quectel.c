@@ -280,8 +280,10 @@ static void start(quectel_t *q, uint8_t sc)
     q->pc = sc;
 }
 
-/* Comma-separated integers after "<prefix>:"; returns how many were read. */
-static unsigned ints(const char *l, int32_t *v, unsigned max)
+/* Comma-separated integers after the ':' of a line that is about our
+ * client (the first integer is its index); returns how many were read, 0
+ * for a line about another client. */
+static unsigned ints(const quectel_t *q, const char *l, int32_t *v, unsigned max)
 {
     const char *p = strchr(l, ':');
     unsigned n = 0;
@@ -289,8 +291,8 @@ static unsigned ints(const char *l, int32_t *v, unsigned max)
     if (p == NULL) {
         return 0;
     }
-    p++;
-    while (n < max) {
+    while (n < max && *p != '\0') {
+        p++; /* the ':' or the ',' */
         v[n] = quectel_at_num(&p, &ok);
         if (!ok) {
             break;
@@ -299,12 +301,8 @@ static unsigned ints(const char *l, int32_t *v, unsigned max)
         while (*p != ',' && *p != '\0') {
             p++;
         }
-        if (*p == '\0') {
-            break;
-        }
-        p++;
     }
-    return n;
+    return (n != 0u && v[0] == (int32_t)q->idx) ? n : 0u;
 }
 
 /* Top-level commas (outside quotes) and quotes of a line. */
@@ -993,26 +991,21 @@ static bool async_line(quectel_t *q, const char *l)
     const char *f = fmt(q->async) + 1; /* after F_QMT */
     size_t n = strcspn(f, "=" F_EX);
     const char *p = l + 4 + n;
-    int32_t v[4] = {0, 0, 0, 0};
-    bool item = q->async == ST_SUB || q->async == ST_PUB;
-    unsigned got;
+    uint8_t id = q->async;
+    int32_t v[4];
+    unsigned item = (id == ST_SUB || id == ST_PUB) ? 1u : 0u;
     if (!prefix(l, "+QMT") || strncmp(l + 4, f, n) != 0) {
         return false;
     }
-    if (p[0] == 'E' && p[1] == 'X') {
+    if (prefix(p, "EX")) {
         p += 2;
     }
-    if (*p != ':') {
+    v[2] = 0; /* <value> of OPEN, CONN, DISC, CLOSE is optional */
+    if (*p != ':' || ints(q, p, v, 4u) < 2u + item || (item != 0u && v[1] != (int32_t)q->msgid)) {
         return false;
     }
-    got = ints(p, v, 4u);
-    if (got < (item ? 3u : 2u) || v[0] != (int32_t)q->idx ||
-        (item && v[1] != (int32_t)q->msgid)) {
-        return false;
-    }
-    n = q->async;
     q->async = 0;
-    async_result(q, (uint8_t)n, item ? v[2] : v[1], item ? 0 : v[2]);
+    async_result(q, id, v[1u + item], v[2]);
     return true;
 }
 
@@ -1025,7 +1018,7 @@ static void deliver(quectel_t *q, const char *hdr, const uint8_t *pay, size_t le
     const char *t = strchr(hdr, '"');
     const char *end = (t != NULL) ? strchr(t + 1, '"') : NULL;
     int32_t id;
-    if (end == NULL || ints(hdr, &id, 1u) != 1u || id != (int32_t)q->idx) {
+    if (end == NULL || ints(q, hdr, &id, 1u) == 0u) {
         q->st.rx_dropped++;
         return;
     }
@@ -1084,11 +1077,8 @@ static void recv_slots(quectel_t *q, const char *l)
 {
     int32_t v[6];
     unsigned i;
-    unsigned got = ints(l, v, 6u);
-    if (got == 0u || v[0] != (int32_t)q->idx) {
-        return;
-    }
-    if (got == 2u && v[1] >= 0 && v[1] <= 4) {
+    unsigned got = ints(q, l, v, 6u);
+    if (got == 2u && (uint32_t)v[1] <= 4u) {
         q->slots |= (uint8_t)(1u << v[1]);
     }
     for (i = 1; got == 6u && i < 6u; i++) {
@@ -1106,7 +1096,7 @@ static void recv_line(quectel_t *q, const char *l, size_t n)
         recv_slots(q, l);
         return;
     }
-    if (commas < 3u || f3 == NULL) {
+    if (f3 == NULL) { /* fewer than 3 commas */
         q->st.rx_dropped++;
         return;
     }
@@ -1123,12 +1113,12 @@ static void qmtstat(quectel_t *q, const char *l)
 {
     int32_t v[2];
     uint8_t r = QUECTEL_REC_REOPEN;
-    if (ints(l, v, 2u) != 2u || v[0] != (int32_t)q->idx) {
+    if (ints(q, l, v, 2u) != 2u) {
         return;
     }
     q->st.last_qmtstat = (uint8_t)v[1];
     mqtt_lost(q);
-    if (v[1] >= 0 && v[1] < 8) {
+    if ((uint32_t)v[1] < 8u) {
         r = k_stat_rung[v[1]];
     }
     if (r != QUECTEL_REC_NONE) {
@@ -1138,7 +1128,7 @@ static void qmtstat(quectel_t *q, const char *l)
 
 static void cereg(quectel_t *q, const char *l)
 {
-    const char *p = strchr(l, ':') + 1;
+    const char *p = l + 7; /* after "+CEREG:" */
     bool ok;
     int32_t stat = quectel_at_num(&p, &ok);
     /* Read form "<n>,<stat>,..." or URC form "<stat>[,"<tac>",...]". */
@@ -1189,7 +1179,7 @@ static unsigned plus_kind(const char *l)
 /* Answers to the feature probes; false when no probe runs. */
 static bool probe_line(quectel_t *q, const char *l, unsigned kind)
 {
-    const char *last = strrchr(l, ',');
+    const char *last;
     if (kind == 5u && q->step == ST_CFGTEST) {
         q->feat |= (uint16_t)((strstr(l, "recv/mode") != NULL) ? F_SAW_RECV : 0u);
         q->feat |= (uint16_t)((strstr(l, "dataformat") != NULL) ? F_SAW_DF : 0u);
@@ -1199,6 +1189,7 @@ static bool probe_line(quectel_t *q, const char *l, unsigned kind)
         return false;
     }
     /* AT+QMTPUBEX=? whose last parameter is a length range, not "<msg>" */
+    last = strrchr(l, ',');
     if (last != NULL && strchr(last, '"') == NULL && strpbrk(last, "0123456789") != NULL) {
         q->feat |= F_PUBEX;
     }
@@ -1207,14 +1198,17 @@ static bool probe_line(quectel_t *q, const char *l, unsigned kind)
 
 static bool plus_line(quectel_t *q, const char *l, size_t n)
 {
-    int32_t v[2];
+    const char *p = l + 5; /* after "+CSQ:" */
+    bool ok;
+    int32_t v;
     unsigned kind = plus_kind(l);
     switch (kind) {
     case 0: recv_line(q, l, n); break;
     case 1: qmtstat(q, l); break;
     case 2: cereg(q, l); break;
     case 3:
-        q->rssi = (int8_t)((ints(l, v, 1u) == 1u && v[0] >= 0 && v[0] <= 31) ? v[0] : -1);
+        v = quectel_at_num(&p, &ok);
+        q->rssi = (int8_t)((ok && (uint32_t)v <= 31u) ? v : -1);
         break;
     case 4: take_imei(q, l + 6); break;
     case 5:
