@@ -27,8 +27,6 @@
 #define K_SCLK 0x0020u   /* AT+QSCLK=1 applied */
 #define K_BOOTED 0x0040u /* RDY seen, APP RDY may follow */
 #define K_WAIT 0x0080u   /* wait_until is armed */
-#define K_WOKE 0x0100u   /* wake-up AT done before the next command */
-#define K_KICK 0x0200u   /* work to do now */
 #define K_LOST (K_ALIVE | K_INIT | K_ATT | K_OPEN | K_CONN | K_SCLK | K_BOOTED)
 
 /* What is wanted (q->want). */
@@ -38,13 +36,13 @@
 #define W_SLEEP 0x08u
 
 /* Features and modes (q->feat). */
-#define F_SAW_RECV 0x0002u /* AT+QMTCFG=? lists "recv/mode" */
-#define F_SAW_DF 0x0004u   /* AT+QMTCFG=? lists "dataformat" */
-#define F_PUBEX 0x0008u    /* AT+QMTPUBEX takes a length */
-#define F_RX_LEN 0x0020u   /* +QMTRECV carries the payload length */
-#define F_HEX 0x0040u      /* dataformat hex both ways */
-#define F_HEX2 0x0080u     /* hex publish length counts digits */
-#define F_NOQRECV 0x0100u  /* AT+QMTRECV? not supported */
+#define F_PUBEX 0x01u    /* AT+QMTPUBEX takes a length */
+#define F_RX_LEN 0x02u   /* +QMTRECV carries the payload length */
+#define F_HEX 0x04u      /* dataformat hex both ways */
+#define F_HEX2 0x08u     /* hex publish length counts digits */
+#define F_NOQRECV 0x10u  /* AT+QMTRECV? not supported */
+#define F_SAW_RECV 0x20u /* AT+QMTCFG=? lists "recv/mode" (= C_NORECV) */
+#define F_SAW_DF 0x80u   /* AT+QMTCFG=? lists "dataformat" (= C_NODF) */
 #define F_MODES (F_RX_LEN | F_HEX)
 
 #define PIN_PWRKEY 1u
@@ -371,7 +369,7 @@ static int q_push(quectel_t *q, uint8_t kind, const char *topic, const uint8_t *
         (void)memcpy(r + QHDR + tlen, pay, plen);
     }
     q->txq_len = (uint16_t)(q->txq_len + QHDR + tlen + plen);
-    q->flags |= K_KICK;
+    q->kick = 1;
     return 0;
 }
 
@@ -400,7 +398,7 @@ static void mqtt_lost(quectel_t *q)
     if ((q->flags & K_CONN) != 0u) {
         link_fail(q);
     }
-    q->flags &= (uint16_t)~(K_OPEN | K_CONN);
+    q->flags &= (uint8_t)~(K_OPEN | K_CONN);
     q->txq_len = 0;
     q->slots = 0;
     if (q->async == ST_SUB || q->async == ST_PUB) {
@@ -461,10 +459,10 @@ static void rung_start(quectel_t *q)
         mqtt_lost(q);
     }
     if (r == (uint8_t)QUECTEL_REC_REOPEN) {
-        q->flags &= (uint16_t)~K_OPEN;
+        q->flags &= (uint8_t)~K_OPEN;
         start(q, SC_REOPEN);
     } else if (r == (uint8_t)QUECTEL_REC_CFUN) {
-        q->flags &= (uint16_t)~(K_ATT | K_OPEN);
+        q->flags &= (uint8_t)~(K_ATT | K_OPEN);
         start(q, SC_CFUN);
     } else {
         start(q, SC_POWER);
@@ -494,7 +492,8 @@ static void forget(quectel_t *q)
         pins(q, q->pins, false);
         q->pins = 0;
     }
-    q->flags &= (uint16_t)~(K_LOST | K_WAIT | K_WOKE);
+    q->flags &= (uint8_t)~(K_LOST | K_WAIT);
+    q->woke = 0;
     q->async = 0;
     q->rung = 0;
     q->step = 0;
@@ -520,7 +519,7 @@ static void script_done(quectel_t *q)
         q->pc = q->saved_pc;
         break;
     case SC_INIT:
-        q->flags = (uint16_t)((q->flags | K_INIT) & ~K_BOOTED);
+        q->flags = (uint8_t)((q->flags | K_INIT) & ~K_BOOTED);
         break;
     case SC_ATT:
         q->flags |= K_ATT;
@@ -538,11 +537,11 @@ static void script_done(quectel_t *q)
         break;
     case SC_CLOSE:
     case SC_REOPEN:
-        q->flags &= (uint16_t)~(K_OPEN | K_CONN);
+        q->flags &= (uint8_t)~(K_OPEN | K_CONN);
         break;
     case SC_OFF:
     case SC_POWER:
-        q->flags &= (uint16_t)~K_LOST;
+        q->flags &= (uint8_t)~K_LOST;
         break;
     default:
         break;
@@ -579,7 +578,7 @@ static bool choose_connected(quectel_t *q)
 /* The next script when none runs; false when there is nothing to do. */
 static bool choose(quectel_t *q)
 {
-    uint16_t k = q->flags;
+    uint8_t k = q->flags;
     uint8_t w = q->want;
     if ((w & W_OFF) != 0u) {
         if ((k & K_ALIVE) == 0u) {
@@ -609,7 +608,7 @@ static bool choose(quectel_t *q)
         return true;
     }
     if ((w & W_MQTT) != 0u && (k & K_CONN) == 0u) {
-        q->feat &= (uint16_t)~F_MODES;
+        q->feat &= (uint8_t)~F_MODES;
         q->cond &= (uint8_t)~C_RXBUF;
         start(q, SC_MQTT);
         return true;
@@ -772,7 +771,7 @@ static void step_run(quectel_t *q, uint8_t id)
         pseudo(q, id);
         return;
     }
-    if ((q->flags & (K_SCLK | K_WOKE)) == K_SCLK) {
+    if ((q->flags & K_SCLK) != 0u && q->woke == 0u) {
         cmd_start(q, ST_WAKE); /* the UART may sleep: this AT may be lost */
         return;
     }
@@ -808,7 +807,7 @@ static void item_error(quectel_t *q, uint8_t id)
 {
     uint8_t *h = q->txq;
     if (id == ST_PUB && (q->feat & F_PUBEX) != 0u) {
-        q->feat &= (uint16_t)~F_PUBEX; /* try the AT+QMTPUB fixed-length form */
+        q->feat &= (uint8_t)~F_PUBEX; /* try the AT+QMTPUB fixed-length form */
         return;
     }
     if (id == ST_PUB) {
@@ -829,8 +828,7 @@ static void step_ok(quectel_t *q, uint8_t id)
         q->flags |= K_ALIVE;
         return;
     case ST_CFGTEST:
-        q->cond |= (uint8_t)(((q->feat & F_SAW_RECV) != 0u) ? 0u : C_NORECV);
-        q->cond |= (uint8_t)(((q->feat & F_SAW_DF) != 0u) ? 0u : C_NODF);
+        q->cond |= (uint8_t)(~q->feat & (C_NORECV | C_NODF)); /* what it did not list */
         break;
     case ST_RECV1:
         q->cond |= C_RXBUF;
@@ -908,14 +906,14 @@ static void step_done(quectel_t *q, uint8_t res)
     if (id == ST_WAKE) {
         q->tries++;
         if (res == AT_OK || q->tries >= 3u) {
-            q->flags |= K_WOKE;
+            q->woke = 1;
             q->tries = 0;
         }
         return;
     }
-    q->flags &= (uint16_t)~K_WOKE;
+    q->woke = 0;
     if (id == ST_SCLK0 || id == ST_SCLK1) { /* whatever the answer: do not insist */
-        q->flags = (uint16_t)((id == ST_SCLK1) ? (q->flags | K_SCLK) : (q->flags & ~K_SCLK));
+        q->flags = (uint8_t)((id == ST_SCLK1) ? (q->flags | K_SCLK) : (q->flags & ~K_SCLK));
     }
     if (id == ST_ATI) {
         set_dialect(q, C_BG); /* not recognised */
@@ -1141,7 +1139,7 @@ static void cereg(quectel_t *q, const char *l)
     }
     q->creg = (uint8_t)(stat + 1);
     if (stat != 1 && stat != 5) {
-        q->flags &= (uint16_t)~K_ATT;
+        q->flags &= (uint8_t)~K_ATT;
     }
 }
 
@@ -1181,8 +1179,8 @@ static bool probe_line(quectel_t *q, const char *l, unsigned kind)
 {
     const char *last;
     if (kind == 5u && q->step == ST_CFGTEST) {
-        q->feat |= (uint16_t)((strstr(l, "recv/mode") != NULL) ? F_SAW_RECV : 0u);
-        q->feat |= (uint16_t)((strstr(l, "dataformat") != NULL) ? F_SAW_DF : 0u);
+        q->feat |= (uint8_t)((strstr(l, "recv/mode") != NULL) ? F_SAW_RECV : 0u);
+        q->feat |= (uint8_t)((strstr(l, "dataformat") != NULL) ? F_SAW_DF : 0u);
         return true;
     }
     if (kind != 6u || q->step != ST_PUBEXTEST) {
@@ -1242,7 +1240,7 @@ static bool plain_line(quectel_t *q, const char *l, size_t n)
         if (q->script != SC_POWER) {
             forget(q);
         }
-        q->flags &= (uint16_t)~K_LOST;
+        q->flags &= (uint8_t)~K_LOST;
         return true;
     }
     if (q->step == ST_ATI) {
@@ -1296,7 +1294,7 @@ static bool next_action(quectel_t *q)
         if (!due(q->now, q->wait_until)) {
             return false;
         }
-        q->flags &= (uint16_t)~K_WAIT;
+        q->flags &= (uint8_t)~K_WAIT;
         if (q->pins != 0u) {
             pins(q, q->pins, false);
             q->pins = 0;
@@ -1322,7 +1320,7 @@ static ota_status_t run(quectel_t *q)
 {
     ota_status_t rc = OTA_OK;
     unsigned i;
-    q->flags &= (uint16_t)~K_KICK;
+    q->kick = 0;
     q->at.now = q->now;
     for (i = 0; i < 32u; i++) {
         if (quectel_at_pump(&q->at) != 0) {
@@ -1332,7 +1330,7 @@ static ota_status_t run(quectel_t *q)
             return rc;
         }
     }
-    q->flags |= K_KICK;
+    q->kick = 1;
     return rc;
 }
 
@@ -1369,7 +1367,7 @@ bool quectel_next_deadline(const quectel_t *q, uint32_t *at)
         return false;
     }
     t[n] = q->now;
-    n += ((q->flags & K_KICK) != 0u) ? 1u : 0u;
+    n += q->kick;
     t[n] = q->at.deadline;
     n += quectel_at_busy(&q->at) ? 1u : 0u;
     t[n] = q->async_deadline;
@@ -1439,7 +1437,7 @@ static quectel_t *touch(void *ctx)
     if (c->now_ms != NULL) {
         q->now = c->now_ms(c->ctx);
     }
-    q->flags |= K_KICK;
+    q->kick = 1;
     return q;
 }
 
@@ -1596,7 +1594,7 @@ void quectel_modem(quectel_t *q, ota_modem_t *m)
 
 quectel_state_t quectel_state(const quectel_t *q)
 {
-    uint16_t k;
+    uint8_t k;
     uint8_t sc;
     if (q == NULL || q->cfg == NULL) {
         return QUECTEL_ST_OFF;
