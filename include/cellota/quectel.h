@@ -276,10 +276,9 @@ typedef struct {
     uint8_t cond;
     uint8_t idx;
     int8_t rssi;
-    uint8_t flags;
+    uint8_t k[9];
     uint8_t feat;
     uint8_t kick;
-    uint8_t woke;
     uint16_t msgid;
     uint16_t txq_len;
     quectel_stats_t st;

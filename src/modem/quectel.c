@@ -18,16 +18,17 @@
 #include "../ota_fmt.h"
 #include "at_engine.h"
 
-/* What the driver knows about the module (q->flags). */
-#define K_ALIVE 0x0001u  /* answered since it last started */
-#define K_INIT 0x0002u   /* start-up configuration applied */
-#define K_ATT 0x0004u    /* registered */
-#define K_OPEN 0x0008u   /* MQTT client opened */
-#define K_CONN 0x0010u   /* MQTT client connected */
-#define K_SCLK 0x0020u   /* AT+QSCLK=1 applied */
-#define K_BOOTED 0x0040u /* RDY seen, APP RDY may follow */
-#define K_WAIT 0x0080u   /* wait_until is armed */
-#define K_LOST (K_ALIVE | K_INIT | K_ATT | K_OPEN | K_CONN | K_SCLK | K_BOOTED)
+/* What the driver knows about the module: q->k[K_*] (0 or 1). */
+#define K_ALIVE 0u  /* answered since it last started */
+#define K_INIT 1u   /* start-up configuration applied */
+#define K_ATT 2u    /* registered */
+#define K_OPEN 3u   /* MQTT client opened */
+#define K_CONN 4u   /* MQTT client connected */
+#define K_SCLK 5u   /* AT+QSCLK=1 applied */
+#define K_BOOTED 6u /* RDY seen, APP RDY may follow */
+#define K_LOST 7u   /* the above: what a module restart loses */
+#define K_WAIT 7u   /* wait_until is armed */
+#define K_WOKE 8u   /* wake-up AT done before the next command */
 
 /* What is wanted (q->want). */
 #define W_NET 0x01u
@@ -226,6 +227,14 @@ static const uint8_t k_stat_rung[8] = {
 /* Small helpers                                                            */
 /* ------------------------------------------------------------------------ */
 
+/* Keeps a function out of line where GCC would copy it into several
+ * callers (smaller on Cortex-M0+). */
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
 static bool due(uint32_t now, uint32_t t)
 {
     return (int32_t)(now - t) >= 0;
@@ -269,7 +278,7 @@ static bool recv_check(const quectel_t *q)
 static void wait(quectel_t *q, uint32_t ms)
 {
     q->wait_until = q->now + ms;
-    q->flags |= K_WAIT;
+    q->k[K_WAIT] = 1;
 }
 
 static void start(quectel_t *q, uint8_t sc)
@@ -395,10 +404,11 @@ static void link_fail(quectel_t *q)
  * lost (no automatic reconnect); one being made keeps being tried. */
 static void mqtt_lost(quectel_t *q)
 {
-    if ((q->flags & K_CONN) != 0u) {
+    if (q->k[K_CONN] != 0u) {
         link_fail(q);
     }
-    q->flags &= (uint8_t)~(K_OPEN | K_CONN);
+    q->k[K_OPEN] = 0;
+    q->k[K_CONN] = 0;
     q->txq_len = 0;
     q->slots = 0;
     if (q->async == ST_SUB || q->async == ST_PUB) {
@@ -455,14 +465,15 @@ static void rung_start(quectel_t *q)
     }
     /* An established connection does not survive the rungs above; a
      * connection being made keeps being tried (the user has its timeout). */
-    if ((q->flags & K_CONN) != 0u) {
+    if (q->k[K_CONN] != 0u) {
         mqtt_lost(q);
     }
     if (r == (uint8_t)QUECTEL_REC_REOPEN) {
-        q->flags &= (uint8_t)~K_OPEN;
+        q->k[K_OPEN] = 0;
         start(q, SC_REOPEN);
     } else if (r == (uint8_t)QUECTEL_REC_CFUN) {
-        q->flags &= (uint8_t)~(K_ATT | K_OPEN);
+        q->k[K_ATT] = 0;
+        q->k[K_OPEN] = 0;
         start(q, SC_CFUN);
     } else {
         start(q, SC_POWER);
@@ -492,8 +503,7 @@ static void forget(quectel_t *q)
         pins(q, q->pins, false);
         q->pins = 0;
     }
-    q->flags &= (uint8_t)~(K_LOST | K_WAIT);
-    q->woke = 0;
+    (void)memset(q->k, 0, sizeof q->k);
     q->async = 0;
     q->rung = 0;
     q->step = 0;
@@ -512,23 +522,24 @@ static void script_done(quectel_t *q)
     start(q, SC_NONE);
     switch (sc) {
     case SC_BOOT:
-        q->flags |= K_ALIVE;
+        q->k[K_ALIVE] = 1;
         break;
     case SC_PROBE:
         q->script = q->saved_script;
         q->pc = q->saved_pc;
         break;
     case SC_INIT:
-        q->flags = (uint8_t)((q->flags | K_INIT) & ~K_BOOTED);
+        q->k[K_INIT] = 1;
+        q->k[K_BOOTED] = 0;
         break;
     case SC_ATT:
-        q->flags |= K_ATT;
+        q->k[K_ATT] = 1;
         if ((q->want & W_MQTT) == 0u) {
             ok_reset(q); /* the goal was the network */
         }
         break;
     case SC_MQTT:
-        q->flags |= K_CONN;
+        q->k[K_CONN] = 1;
         if ((q->want & W_MQTT) != 0u) {
             q->link = (uint8_t)OTA_LINK_UP;
         }
@@ -537,11 +548,12 @@ static void script_done(quectel_t *q)
         break;
     case SC_CLOSE:
     case SC_REOPEN:
-        q->flags &= (uint8_t)~(K_OPEN | K_CONN);
+        q->k[K_OPEN] = 0;
+        q->k[K_CONN] = 0;
         break;
     case SC_OFF:
     case SC_POWER:
-        q->flags &= (uint8_t)~K_LOST;
+        (void)memset(q->k, 0, K_LOST);
         break;
     default:
         break;
@@ -559,7 +571,7 @@ static void advance(quectel_t *q)
 /* Connected: read buffered messages, send the queue, look for lost URCs. */
 static bool choose_connected(quectel_t *q)
 {
-    if ((q->flags & K_CONN) == 0u) {
+    if (q->k[K_CONN] == 0u) {
         return false;
     }
     if (q->slots != 0u) {
@@ -578,36 +590,35 @@ static bool choose_connected(quectel_t *q)
 /* The next script when none runs; false when there is nothing to do. */
 static bool choose(quectel_t *q)
 {
-    uint8_t k = q->flags;
     uint8_t w = q->want;
     if ((w & W_OFF) != 0u) {
-        if ((k & K_ALIVE) == 0u) {
+        if (q->k[K_ALIVE] == 0u) {
             return false;
         }
-        start(q, ((k & K_OPEN) != 0u) ? SC_CLOSE : SC_OFF);
+        start(q, (q->k[K_OPEN] != 0u) ? SC_CLOSE : SC_OFF);
         return true;
     }
-    if ((k & K_ALIVE) == 0u || (k & K_INIT) == 0u) {
+    if (q->k[K_ALIVE] == 0u || q->k[K_INIT] == 0u) {
         if ((w & (W_NET | W_MQTT)) == 0u) {
             return false;
         }
-        start(q, ((k & K_ALIVE) == 0u) ? SC_BOOT : SC_INIT);
+        start(q, (q->k[K_ALIVE] == 0u) ? SC_BOOT : SC_INIT);
         return true;
     }
-    if ((k & K_OPEN) != 0u && ((w & W_MQTT) == 0u || (k & K_CONN) == 0u) && q->txq_len == 0u) {
+    if (q->k[K_OPEN] != 0u && ((w & W_MQTT) == 0u || q->k[K_CONN] == 0u) && q->txq_len == 0u) {
         start(q, SC_CLOSE);
         return true;
     }
-    if (((w & W_SLEEP) != 0u) != ((k & K_SCLK) != 0u)) {
+    if (((w & W_SLEEP) != 0u) != (q->k[K_SCLK] != 0u)) {
         start(q, ((w & W_SLEEP) != 0u) ? SC_SLEEP : SC_WAKE);
         return true;
     }
-    if ((w & (W_NET | W_MQTT)) != 0u && (k & K_ATT) == 0u) {
+    if ((w & (W_NET | W_MQTT)) != 0u && q->k[K_ATT] == 0u) {
         q->phase_deadline = q->now + q->cfg->attach_timeout_ms;
         start(q, SC_ATT);
         return true;
     }
-    if ((w & W_MQTT) != 0u && (k & K_CONN) == 0u) {
+    if ((w & W_MQTT) != 0u && q->k[K_CONN] == 0u) {
         q->feat &= (uint8_t)~F_MODES;
         q->cond &= (uint8_t)~C_RXBUF;
         start(q, SC_MQTT);
@@ -711,7 +722,7 @@ static void cmd_start(quectel_t *q, uint8_t id)
     quectel_at_start(e, step_timeout(q, id), AT_DATA_NONE, NULL, 0, "");
 }
 
-static void pulse(quectel_t *q, uint8_t pin, uint32_t ms)
+NOINLINE static void pulse(quectel_t *q, uint8_t pin, uint32_t ms)
 {
     pins(q, pin, true);
     q->pins = pin;
@@ -771,7 +782,7 @@ static void step_run(quectel_t *q, uint8_t id)
         pseudo(q, id);
         return;
     }
-    if ((q->flags & K_SCLK) != 0u && q->woke == 0u) {
+    if (q->k[K_SCLK] != 0u && q->k[K_WOKE] == 0u) {
         cmd_start(q, ST_WAKE); /* the UART may sleep: this AT may be lost */
         return;
     }
@@ -825,7 +836,7 @@ static void step_ok(quectel_t *q, uint8_t id)
     switch (id) {
     case ST_PROBE: /* the module is on */
         start(q, SC_NONE);
-        q->flags |= K_ALIVE;
+        q->k[K_ALIVE] = 1;
         return;
     case ST_CFGTEST:
         q->cond |= (uint8_t)(~q->feat & (C_NORECV | C_NODF)); /* what it did not list */
@@ -906,14 +917,14 @@ static void step_done(quectel_t *q, uint8_t res)
     if (id == ST_WAKE) {
         q->tries++;
         if (res == AT_OK || q->tries >= 3u) {
-            q->woke = 1;
+            q->k[K_WOKE] = 1;
             q->tries = 0;
         }
         return;
     }
-    q->woke = 0;
+    q->k[K_WOKE] = 0;
     if (id == ST_SCLK0 || id == ST_SCLK1) { /* whatever the answer: do not insist */
-        q->flags = (uint8_t)((id == ST_SCLK1) ? (q->flags | K_SCLK) : (q->flags & ~K_SCLK));
+        q->k[K_SCLK] = (uint8_t)((id == ST_SCLK1) ? 1u : 0u);
     }
     if (id == ST_ATI) {
         set_dialect(q, C_BG); /* not recognised */
@@ -939,7 +950,7 @@ static void async_result(quectel_t *q, uint8_t id, int32_t res, int32_t ret)
             fail(q, (res == 2) ? QUECTEL_REC_REOPEN : QUECTEL_REC_NONE);
             return;
         }
-        q->flags |= K_OPEN;
+        q->k[K_OPEN] = 1;
         break;
     case ST_CONN:
         if (res != 0) {
@@ -950,7 +961,7 @@ static void async_result(quectel_t *q, uint8_t id, int32_t res, int32_t ret)
             q->st.tx_failed++;
             link_fail(q);
             mqtt_lost(q);
-            q->flags |= K_OPEN;
+            q->k[K_OPEN] = 1;
             start(q, SC_NONE);
             return;
         }
@@ -1139,7 +1150,7 @@ static void cereg(quectel_t *q, const char *l)
     }
     q->creg = (uint8_t)(stat + 1);
     if (stat != 1 && stat != 5) {
-        q->flags &= (uint8_t)~K_ATT;
+        q->k[K_ATT] = 0;
     }
 }
 
@@ -1218,7 +1229,7 @@ static bool plus_line(quectel_t *q, const char *l, size_t n)
 
 static void on_ready(quectel_t *q, bool app)
 {
-    if (app && (q->flags & K_BOOTED) != 0u) {
+    if (app && q->k[K_BOOTED] != 0u) {
         if (q->pc == SC_NONE) { /* APP RDY after RDY: settled */
             q->wait_until = q->now;
         }
@@ -1226,7 +1237,8 @@ static void on_ready(quectel_t *q, bool app)
     }
     q->st.restarts++;
     forget(q);
-    q->flags |= K_ALIVE | K_BOOTED;
+    q->k[K_ALIVE] = 1;
+    q->k[K_BOOTED] = 1;
     wait(q, (app || is_bc(q)) ? 300u : 2000u);
 }
 
@@ -1240,7 +1252,7 @@ static bool plain_line(quectel_t *q, const char *l, size_t n)
         if (q->script != SC_POWER) {
             forget(q);
         }
-        q->flags &= (uint8_t)~K_LOST;
+        (void)memset(q->k, 0, K_LOST);
         return true;
     }
     if (q->step == ST_ATI) {
@@ -1290,11 +1302,11 @@ static bool next_action(quectel_t *q)
         async_timeout(q);
         return true;
     }
-    if ((q->flags & K_WAIT) != 0u) {
+    if (q->k[K_WAIT] != 0u) {
         if (!due(q->now, q->wait_until)) {
             return false;
         }
-        q->flags &= (uint8_t)~K_WAIT;
+        q->k[K_WAIT] = 0;
         if (q->pins != 0u) {
             pins(q, q->pins, false);
             q->pins = 0;
@@ -1373,11 +1385,11 @@ bool quectel_next_deadline(const quectel_t *q, uint32_t *at)
     t[n] = q->async_deadline;
     n += (q->async != 0u) ? 1u : 0u;
     t[n] = q->wait_until;
-    n += ((q->flags & K_WAIT) != 0u) ? 1u : 0u;
+    n += (q->k[K_WAIT] != 0u) ? 1u : 0u;
     t[n] = q->at.rx_until;
     n += (q->at.rx_mode != AT_RX_LINE) ? 1u : 0u;
     t[n] = q->phase_deadline;
-    n += ((q->flags & K_CONN) != 0u && recv_check(q)) ? 1u : 0u;
+    n += (q->k[K_CONN] != 0u && recv_check(q)) ? 1u : 0u;
     for (i = 0; i < n; i++) {
         if (i == 0u || (int32_t)(t[i] - *at) < 0) {
             *at = t[i];
@@ -1462,7 +1474,7 @@ static int tp_connect(void *ctx, const ota_mqtt_conn_t *conn, ota_msg_cb_t on_ms
     q->on_msg = on_msg;
     q->msg_arg = arg;
     q->want = (uint8_t)((q->want & ~(W_OFF | W_SLEEP)) | W_NET | W_MQTT);
-    if ((q->flags & K_CONN) != 0u) {
+    if (q->k[K_CONN] != 0u) {
         q->link = (uint8_t)OTA_LINK_UP;
     } else {
         q->link = (uint8_t)OTA_LINK_CONNECTING;
@@ -1563,7 +1575,7 @@ static int md_imei(void *ctx, char *buf, size_t cap)
 static int md_sleep(void *ctx)
 {
     quectel_t *q = touch(ctx);
-    if ((q->want & W_MQTT) != 0u || (q->flags & K_OPEN) != 0u || q->txq_len != 0u) {
+    if ((q->want & W_MQTT) != 0u || q->k[K_OPEN] != 0u || q->txq_len != 0u) {
         return OTA_ERR_STATE;
     }
     q->want |= W_SLEEP;
@@ -1594,15 +1606,13 @@ void quectel_modem(quectel_t *q, ota_modem_t *m)
 
 quectel_state_t quectel_state(const quectel_t *q)
 {
-    uint8_t k;
     uint8_t sc;
     if (q == NULL || q->cfg == NULL) {
         return QUECTEL_ST_OFF;
     }
-    k = q->flags;
     sc = q->script;
     if ((q->want & W_OFF) != 0u) {
-        return ((k & K_ALIVE) != 0u) ? QUECTEL_ST_POWERING_DOWN : QUECTEL_ST_OFF;
+        return (q->k[K_ALIVE] != 0u) ? QUECTEL_ST_POWERING_DOWN : QUECTEL_ST_OFF;
     }
     if (q->rung != 0u || sc >= SC_CFUN || sc == SC_PROBE || sc == SC_REOPEN) {
         return QUECTEL_ST_RECOVERING;
@@ -1611,13 +1621,13 @@ quectel_state_t quectel_state(const quectel_t *q)
         return (sc == SC_BOOT) ? QUECTEL_ST_BOOTING
                                : ((sc == SC_INIT) ? QUECTEL_ST_CONFIGURING : QUECTEL_ST_ATTACHING);
     }
-    if ((k & K_ALIVE) == 0u) {
+    if (q->k[K_ALIVE] == 0u) {
         return QUECTEL_ST_OFF;
     }
     if ((q->want & W_MQTT) != 0u) {
-        return ((k & K_CONN) != 0u) ? QUECTEL_ST_CONNECTED : QUECTEL_ST_CONNECTING;
+        return (q->k[K_CONN] != 0u) ? QUECTEL_ST_CONNECTED : QUECTEL_ST_CONNECTING;
     }
-    return ((k & K_OPEN) != 0u) ? QUECTEL_ST_CLOSING : QUECTEL_ST_READY;
+    return (q->k[K_OPEN] != 0u) ? QUECTEL_ST_CLOSING : QUECTEL_ST_READY;
 }
 
 quectel_dialect_t quectel_dialect(const quectel_t *q)
