@@ -142,7 +142,7 @@ static void line_byte(quectel_at_t *e, uint8_t b)
     }
 }
 
-static void payload_end(quectel_at_t *e, const uint8_t *p, size_t len, bool ok)
+NOINLINE static void payload_end(quectel_at_t *e, const uint8_t *p, size_t len, bool ok)
 {
     e->rx_mode = AT_RX_LINE;
     quectel_on_payload(e->owner, e->line, e->line_len, p, len, ok);
@@ -301,7 +301,7 @@ void quectel_at_start(quectel_at_t *e, uint32_t timeout_ms, uint8_t data_mode, c
 }
 
 /* The byte at position p of command + data (raw or hex) + tail. */
-static uint8_t tx_at(const quectel_at_t *e, uint32_t p)
+NOINLINE static uint8_t tx_at(const quectel_at_t *e, uint32_t p)
 {
     uint32_t dl;
     if (p < e->cmd_len) {

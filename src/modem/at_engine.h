@@ -42,6 +42,14 @@
 
 #include "cellota/quectel.h"
 
+/* Keeps a function out of line where GCC would copy it into several
+ * callers (smaller on Cortex-M0+). */
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
 /* Command states (quectel_at_t::state). */
 enum {
     AT_IDLE = 0,

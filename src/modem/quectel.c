@@ -227,14 +227,6 @@ static const uint8_t k_stat_rung[8] = {
 /* Small helpers                                                            */
 /* ------------------------------------------------------------------------ */
 
-/* Keeps a function out of line where GCC would copy it into several
- * callers (smaller on Cortex-M0+). */
-#if defined(__GNUC__)
-#define NOINLINE __attribute__((noinline))
-#else
-#define NOINLINE
-#endif
-
 static bool due(uint32_t now, uint32_t t)
 {
     return (int32_t)(now - t) >= 0;
@@ -259,7 +251,7 @@ static void set_dialect(quectel_t *q, uint8_t d)
 }
 
 /* The command text of a step (after "AT"). */
-static const char *fmt(uint8_t id)
+NOINLINE static const char *fmt(uint8_t id)
 {
     const char *p = k_fmt;
     while (id != 0u) {
@@ -275,7 +267,7 @@ static bool recv_check(const quectel_t *q)
     return (q->cond & C_RXBUF) != 0u && (q->feat & F_NOQRECV) == 0u;
 }
 
-static void wait(quectel_t *q, uint32_t ms)
+NOINLINE static void wait(quectel_t *q, uint32_t ms)
 {
     q->wait_until = q->now + ms;
     q->k[K_WAIT] = 1;
@@ -392,7 +384,7 @@ static void ok_reset(quectel_t *q)
     q->power_backoff = q->cfg->backoff_ms << 4;
 }
 
-static void link_fail(quectel_t *q)
+NOINLINE static void link_fail(quectel_t *q)
 {
     if ((q->want & W_MQTT) != 0u) {
         q->want &= (uint8_t)~W_MQTT;
