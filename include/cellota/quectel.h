@@ -262,8 +262,8 @@ typedef struct {
     uint8_t want;
     uint8_t link;
     uint8_t script;
-    uint8_t pc;
     uint8_t saved_script;
+    uint8_t pc;
     uint8_t saved_pc;
     uint8_t step;
     uint8_t async;
