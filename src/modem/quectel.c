@@ -66,9 +66,10 @@ enum {
     ST_E0, ST_ATI, ST_CMEE, ST_URCPORT, ST_GSN, ST_CGSN, ST_CFGTEST, ST_PUBEXTEST,
     ST_SCLK0, ST_SCLK1, ST_APN_BG, ST_APN_BC,
     ST_CFUN1, ST_CFUN0, ST_CEREG, ST_CSQ,
-    ST_VER, ST_KA, ST_SESS, ST_RECV1, ST_RECV0, ST_DF, ST_SRL, ST_OPEN, ST_CONN,
-    ST_DISC, ST_CLOSE, ST_QPOWD, ST_RESET,
-    ST_QITEM, ST_SUB, ST_PUB, ST_READ, ST_RECVQ
+    ST_VER, ST_KA, ST_SESS, ST_RECV1, ST_RECV0, ST_DF, ST_SRL,
+    ST_QPOWD, ST_RESET, ST_QITEM,
+    ST_OPEN, ST_CONN, ST_DISC, ST_CLOSE, ST_SUB, ST_PUB, /* in the order of k_lines */
+    ST_READ, ST_RECVQ
 };
 
 /* Step flags (k_flags). */
@@ -138,13 +139,13 @@ static const char k_fmt[] =
     F_CFG "recv/mode\"," F_IDX ",0,1\0"
     F_CFG "dataformat\"," F_IDX ",1,1\0"
     F_CFG "showrecvlen\"," F_IDX ",1\0"
+    "+QPOWD=1\0"
+    "+CFUN=1,1\0"
+    "\0" /* QITEM */
     F_QMT "OPEN=" F_IDX ",\"" F_HOST "\"," F_PORT "\0"
     F_QMT "CONN=" F_IDX ",\"" F_CID "\"" F_AUTH "\0"
     F_QMT "DISC=" F_IDX "\0"
     F_QMT "CLOSE=" F_IDX "\0"
-    "+QPOWD=1\0"
-    "+CFUN=1,1\0"
-    "\0" /* QITEM */
     F_QMT "SUB=" F_IDX "," F_MSGID ",\"" F_TOPIC "\"," F_QOS "\0"
     F_QMT "PUB" F_EX "=" F_IDX "," F_MSGID "," F_QOS ",0,\"" F_TOPIC "\"," F_LEN "\0"
     F_QMT "RECV=" F_IDX "," F_SLOT "\0"
@@ -157,9 +158,9 @@ static const uint8_t k_flags[] = {
     S_OPT, S_OPT, S_OPT, S_OPT,                           /* SCLK0 .. APN_BC */
     S_LONG, S_LONG | S_OPT, 0, S_OPT,                     /* CFUN1 CFUN0 CEREG CSQ */
     S_OPT, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT,        /* QMTCFG */
+    S_OPT, S_LONG | S_OPT, 0,                             /* QPOWD RESET QITEM */
     S_HOLD, S_HOLD, S_HOLD | S_OPT, S_HOLD | S_OPT,       /* OPEN CONN DISC CLOSE */
-    S_OPT, S_LONG | S_OPT,                                /* QPOWD RESET */
-    0, 0, 0, S_OPT, S_OPT,                                /* QITEM SUB PUB READ RECVQ */
+    0, 0, S_OPT, S_OPT,                                   /* SUB PUB READ RECVQ */
 };
 
 static const uint8_t k_skip[] = {
