@@ -252,7 +252,7 @@ static void set_dialect(quectel_t *q, uint8_t d)
 }
 
 /* The command text of a step (after "AT"). */
-NOINLINE static const char *fmt(uint8_t id)
+static const char *fmt(uint8_t id)
 {
     const char *p = k_fmt;
     while (id != 0u) {
@@ -987,30 +987,6 @@ static void async_timeout(quectel_t *q)
     fail(q, QUECTEL_REC_NONE);
 }
 
-/* +QMTxxx: <id>,[<msgid>,]<result>[,<value>] for the awaited step. */
-static bool async_line(quectel_t *q, const char *l)
-{
-    const char *f = fmt(q->async) + 1; /* after F_QMT */
-    size_t n = strcspn(f, "=" F_EX);
-    const char *p = l + 4 + n;
-    uint8_t id = q->async;
-    int32_t v[4];
-    unsigned item = (id == ST_SUB || id == ST_PUB) ? 1u : 0u;
-    if (!prefix(l, "+QMT") || strncmp(l + 4, f, n) != 0) {
-        return false;
-    }
-    if (prefix(p, "EX")) {
-        p += 2;
-    }
-    v[2] = 0; /* <value> of OPEN, CONN, DISC, CLOSE is optional */
-    if (*p != ':' || ints(q, p, v, 4u) < 2u + item || (item != 0u && v[1] != (int32_t)q->msgid)) {
-        return false;
-    }
-    q->async = 0;
-    async_result(q, id, v[1u + item], v[2]);
-    return true;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Lines from the module                                                    */
 /* ------------------------------------------------------------------------ */
@@ -1074,28 +1050,21 @@ void quectel_on_field(void *owner, const char *line, size_t len)
     }
 }
 
-/* +QMTRECV: <id>,<slot> (buffered) or <id>,<s0>..<s4> (AT+QMTRECV?). */
-static void recv_slots(quectel_t *q, const char *l)
-{
-    int32_t v[6];
-    unsigned i;
-    unsigned got = ints(q, l, v, 6u);
-    if (got == 2u && (uint32_t)v[1] <= 4u) {
-        q->slots |= (uint8_t)(1u << v[1]);
-    }
-    for (i = 1; got == 6u && i < 6u; i++) {
-        q->slots |= (uint8_t)((v[i] == 1) ? (1u << (i - 1u)) : 0u);
-    }
-}
-
-/* A +QMTRECV line that was not read as a raw payload. */
-static void recv_line(quectel_t *q, const char *l, size_t n)
+/* A +QMTRECV line that was not read as a raw payload: <id>,<slot>
+ * (buffered), <id>,<s0>..<s4> (AT+QMTRECV?) or a text message. */
+static void recv_line(quectel_t *q, const char *l, size_t n, const int32_t *v, unsigned got)
 {
     unsigned commas, quotes;
     const char *f3 = NULL;
     count(l, n, &commas, &quotes, &f3);
     if (quotes == 0u) {
-        recv_slots(q, l);
+        unsigned i;
+        if (got == 2u && (uint32_t)v[1] <= 4u) {
+            q->slots |= (uint8_t)(1u << v[1]);
+        }
+        for (i = 1; got == 6u && i < 6u; i++) {
+            q->slots |= (uint8_t)((v[i] == 1) ? (1u << (i - 1u)) : 0u);
+        }
         return;
     }
     if (f3 == NULL) { /* fewer than 3 commas */
@@ -1109,23 +1078,6 @@ static void recv_line(quectel_t *q, const char *l, size_t n)
         n -= 2u;
     }
     deliver(q, l, (const uint8_t *)f3, n);
-}
-
-static void qmtstat(quectel_t *q, const char *l)
-{
-    int32_t v[2];
-    uint8_t r = QUECTEL_REC_REOPEN;
-    if (ints(q, l, v, 2u) != 2u) {
-        return;
-    }
-    q->st.last_qmtstat = (uint8_t)v[1];
-    mqtt_lost(q);
-    if ((uint32_t)v[1] < 8u) {
-        r = k_stat_rung[v[1]];
-    }
-    if (r != QUECTEL_REC_NONE) {
-        fail(q, r);
-    }
 }
 
 static void cereg(quectel_t *q, const char *l)
@@ -1163,13 +1115,19 @@ static void take_imei(quectel_t *q, const char *p)
     }
 }
 
-/* Prefixes of the "+..." lines the driver reads, in plus_line's order; the
- * list ends with an empty string (two NULs). */
-static const char k_plus[] = "+QMTRECV:\0+QMTSTAT:\0+CEREG:\0+CSQ:\0+CGSN:\0+QMTCFG:\0+QMTPUBEX:\0";
+/* The lines the driver reads, by kind (the index in this list, which ends
+ * with an empty string). The first six are the asynchronous results of
+ * ST_OPEN .. ST_PUB, in step order. */
+enum {
+    L_OPEN = 0, L_PUBEX = 6, L_RECV, L_STAT, L_CEREG, L_CSQ, L_CGSN, L_CFG, L_RDY, L_APPRDY
+};
+static const char k_lines[] = "+QMTOPEN:\0+QMTCONN:\0+QMTDISC:\0+QMTCLOSE:\0+QMTSUB:\0+QMTPUB:\0"
+                              "+QMTPUBEX:\0+QMTRECV:\0+QMTSTAT:\0+CEREG:\0+CSQ:\0+CGSN:\0"
+                              "+QMTCFG:\0RDY\0APP RDY\0";
 
-static unsigned plus_kind(const char *l)
+static unsigned line_kind(const char *l)
 {
-    const char *p = k_plus;
+    const char *p = k_lines;
     unsigned i = 0;
     while (*p != '\0' && !prefix(l, p)) {
         p += strlen(p) + 1u;
@@ -1178,44 +1136,35 @@ static unsigned plus_kind(const char *l)
     return i;
 }
 
+/* +QMTxxx: <id>,[<msgid>,]<result>[,<value>] for the awaited step. */
+static bool async_line(quectel_t *q, unsigned kind, const int32_t *v, unsigned got)
+{
+    uint8_t id = (uint8_t)((kind == L_PUBEX) ? ST_PUB : ST_OPEN + kind);
+    unsigned item = (id == ST_SUB || id == ST_PUB) ? 1u : 0u;
+    if (id != q->async || got < 2u + item || (item != 0u && v[1] != (int32_t)q->msgid)) {
+        return false;
+    }
+    q->async = 0;
+    async_result(q, id, v[1u + item], (got > 2u) ? v[2] : 0);
+    return true;
+}
+
 /* Answers to the feature probes; false when no probe runs. */
 static bool probe_line(quectel_t *q, const char *l, unsigned kind)
 {
     const char *last;
-    if (kind == 5u && q->step == ST_CFGTEST) {
+    if (kind == L_CFG && q->step == ST_CFGTEST) {
         q->feat |= (uint8_t)((strstr(l, "recv/mode") != NULL) ? F_SAW_RECV : 0u);
         q->feat |= (uint8_t)((strstr(l, "dataformat") != NULL) ? F_SAW_DF : 0u);
         return true;
     }
-    if (kind != 6u || q->step != ST_PUBEXTEST) {
+    if (kind != L_PUBEX || q->step != ST_PUBEXTEST) {
         return false;
     }
     /* AT+QMTPUBEX=? whose last parameter is a length range, not "<msg>" */
     last = strrchr(l, ',');
     if (last != NULL && strchr(last, '"') == NULL && strpbrk(last, "0123456789") != NULL) {
         q->feat |= F_PUBEX;
-    }
-    return true;
-}
-
-static bool plus_line(quectel_t *q, const char *l, size_t n)
-{
-    const char *p = l + 5; /* after "+CSQ:" */
-    bool ok;
-    int32_t v;
-    unsigned kind = plus_kind(l);
-    switch (kind) {
-    case 0: recv_line(q, l, n); break;
-    case 1: qmtstat(q, l); break;
-    case 2: cereg(q, l); break;
-    case 3:
-        v = quectel_at_num(&p, &ok);
-        q->rssi = (int8_t)((ok && (uint32_t)v <= 31u) ? v : -1);
-        break;
-    case 4: take_imei(q, l + 6); break;
-    case 5:
-    case 6: return probe_line(q, l, kind);
-    default: return false;
     }
     return true;
 }
@@ -1235,11 +1184,11 @@ static void on_ready(quectel_t *q, bool app)
     wait(q, (app || is_bc(q)) ? 300u : 2000u);
 }
 
-static bool plain_line(quectel_t *q, const char *l, size_t n)
+/* Lines without a prefix the driver knows. */
+static bool other_line(quectel_t *q, const char *l, size_t n)
 {
-    if (strcmp(l, "RDY") == 0 || strcmp(l, "APP RDY") == 0) {
-        on_ready(q, l[0] == 'A');
-        return true;
+    if (l[0] == '+') {
+        return false;
     }
     if (n >= 4u && strcmp(l + n - 4u, "DOWN") == 0) { /* POWERED DOWN, ... POWER DOWN */
         if (q->script != SC_POWER) {
@@ -1275,11 +1224,45 @@ void quectel_on_done(void *owner)
 void quectel_on_line(void *owner, const char *line, size_t len)
 {
     quectel_t *q = owner;
-    bool used;
-    if (q->async != 0u && async_line(q, line)) {
+    int32_t v[6];
+    const char *p = line + 5; /* after "+CSQ:" */
+    bool used = true;
+    bool ok;
+    unsigned kind = line_kind(line);
+    unsigned got = ints(q, line, v, 6u);
+    if (kind <= L_PUBEX && async_line(q, kind, v, got)) {
         return;
     }
-    used = (line[0] == '+') ? plus_line(q, line, len) : plain_line(q, line, len);
+    switch (kind) {
+    case L_RECV: recv_line(q, line, len, v, got); break;
+    case L_STAT:
+        if (got >= 2u) {
+            q->st.last_qmtstat = (uint8_t)v[1];
+            mqtt_lost(q);
+            /* +QMTSTAT <code> -> the rung it calls for (code 5: normal disconnect) */
+            kind = ((uint32_t)v[1] < 8u) ? k_stat_rung[v[1]] : QUECTEL_REC_REOPEN;
+            if (kind != QUECTEL_REC_NONE) {
+                fail(q, (uint8_t)kind);
+            }
+        }
+        break;
+    case L_CEREG: cereg(q, line); break;
+    case L_CSQ:
+        v[0] = quectel_at_num(&p, &ok);
+        q->rssi = (int8_t)((ok && (uint32_t)v[0] <= 31u) ? v[0] : -1);
+        break;
+    case L_CGSN: take_imei(q, line + 6); break;
+    case L_CFG:
+    case L_PUBEX: used = probe_line(q, line, kind); break;
+    case L_RDY:
+    case L_APPRDY:
+        if (len == ((kind == L_RDY) ? 3u : 7u)) {
+            on_ready(q, kind == L_APPRDY);
+            break;
+        }
+        /* fall through */
+    default: used = other_line(q, line, len); break;
+    }
     if (!used && !quectel_at_busy(&q->at)) {
         q->st.ignored++;
     }
