@@ -261,8 +261,6 @@ typedef struct {
     /** @cond PRIVATE */
     uint8_t want;
     uint8_t link;
-    uint8_t script;
-    uint8_t saved_script;
     uint8_t pc;
     uint8_t saved_pc;
     uint8_t step;

@@ -60,7 +60,7 @@
 
 /* Step ids. */
 enum {
-    ST_END = 0,
+    ST_NONE = 0, /* no step */
     ST_AT, ST_PROBE, ST_WAKE,
     ST_PWRON, ST_WAITRDY, ST_PWROFF, ST_SETTLE, ST_EINT,
     ST_E0, ST_ATI, ST_CMEE, ST_URCPORT, ST_GSN, ST_CGSN, ST_CFGTEST, ST_PUBEXTEST,
@@ -173,16 +173,29 @@ static const uint8_t k_skip[] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
-/* Scripts: step ids, each script ended by ST_END; a script id is its offset. */
+/* Scripts: step ids, each script ended by an end code (E_*, above every
+ * step id) that says which script ended; a script id is its offset. */
+#define E_NONE 0x40u   /* nothing to record */
+#define E_BOOT 0x41u   /* E_BOOT .. E_ATT: in quectel_state_t's order */
+#define E_INIT 0x42u
+#define E_ATT 0x43u
+#define E_MQTT 0x44u
+#define E_CLOSE 0x45u
+#define E_OFF 0x46u
+#define E_PROBE 0x47u  /* E_PROBE and above: recovery scripts */
+#define E_REOPEN 0x48u
+#define E_CFUN 0x49u
+#define E_POWER 0x4Au
+
 #define SC_NONE 0u
 #define SC_BOOT 1u
-#define SC_PROBE (SC_BOOT + 3u)
-#define SC_INIT (SC_BOOT + 5u)
+#define SC_PROBE (SC_BOOT + 5u)
+#define SC_INIT (SC_PROBE + 2u)
 #define SC_ATT (SC_INIT + 12u)
 #define SC_MQTT (SC_ATT + 4u)
 #define SC_CLOSE (SC_MQTT + 10u)
-#define SC_REOPEN (SC_CLOSE + 1u)
-#define SC_OFF (SC_CLOSE + 3u)
+#define SC_REOPEN (SC_CLOSE + 3u)
+#define SC_OFF (SC_REOPEN + 2u)
 #define SC_SLEEP (SC_OFF + 2u)
 #define SC_WAKE (SC_SLEEP + 2u)
 #define SC_QUEUE (SC_WAKE + 3u)
@@ -192,27 +205,27 @@ static const uint8_t k_skip[] = {
 #define SC_POWER (SC_CFUN + 2u)
 
 static const uint8_t k_sc[] = {
-    ST_END,
-    /* SC_BOOT (SC_PROBE = its last step) */
-    ST_PROBE, ST_PWRON, ST_WAITRDY, ST_AT, ST_END,
+    E_NONE,
+    /* SC_BOOT */ ST_PROBE, ST_PWRON, ST_WAITRDY, ST_AT, E_BOOT,
+    /* SC_PROBE */ ST_AT, E_PROBE,
     /* SC_INIT */
     ST_E0, ST_ATI, ST_CMEE, ST_URCPORT, ST_GSN, ST_CGSN, ST_CFGTEST, ST_PUBEXTEST, ST_SCLK0,
-    ST_APN_BG, ST_APN_BC, ST_END,
+    ST_APN_BG, ST_APN_BC, E_INIT,
     /* SC_ATT */
-    ST_CFUN1, ST_CEREG, ST_CSQ, ST_END,
+    ST_CFUN1, ST_CEREG, ST_CSQ, E_ATT,
     /* SC_MQTT */
     ST_VER, ST_KA, ST_SESS, ST_RECV1, ST_RECV0, ST_DF, ST_SRL, ST_OPEN, ST_CONN,
-    ST_END,
-    /* SC_CLOSE (SC_REOPEN = its last step) */
-    ST_DISC, ST_CLOSE, ST_END,
-    /* SC_OFF */ ST_QPOWD, ST_END,
-    /* SC_SLEEP */ ST_SCLK1, ST_END,
-    /* SC_WAKE */ ST_EINT, ST_SCLK0, ST_END,
-    /* SC_QUEUE */ ST_QITEM, ST_END,
-    /* SC_READ */ ST_READ, ST_END,
-    /* SC_CHECK */ ST_RECVQ, ST_END,
-    /* SC_CFUN */ ST_CFUN0, ST_END,
-    /* SC_POWER */ ST_PWROFF, ST_SETTLE, ST_END,
+    E_MQTT,
+    /* SC_CLOSE */ ST_DISC, ST_CLOSE, E_CLOSE,
+    /* SC_REOPEN */ ST_CLOSE, E_REOPEN,
+    /* SC_OFF */ ST_QPOWD, E_OFF,
+    /* SC_SLEEP */ ST_SCLK1, E_NONE,
+    /* SC_WAKE */ ST_EINT, ST_SCLK0, E_NONE,
+    /* SC_QUEUE */ ST_QITEM, E_NONE,
+    /* SC_READ */ ST_READ, E_NONE,
+    /* SC_CHECK */ ST_RECVQ, E_NONE,
+    /* SC_CFUN */ ST_CFUN0, E_CFUN,
+    /* SC_POWER */ ST_PWROFF, ST_SETTLE, E_POWER,
 };
 
 /* Keep the script offsets above in step with the table. */
@@ -276,8 +289,17 @@ NOINLINE static void wait(quectel_t *q, uint32_t ms)
 
 static void start(quectel_t *q, uint8_t sc)
 {
-    q->script = sc;
     q->pc = sc;
+}
+
+/* The end code of the script that runs (E_NONE when none runs). */
+NOINLINE static uint8_t script_end(const quectel_t *q)
+{
+    const uint8_t *p = k_sc + q->pc;
+    while (*p < E_NONE) {
+        p++;
+    }
+    return *p;
 }
 
 /* Comma-separated integers after the ':' of a line that is about our
@@ -449,7 +471,6 @@ static void rung_start(quectel_t *q)
     case QUECTEL_REC_RETRY:
         return; /* q->pc still points at the failed step */
     case QUECTEL_REC_PROBE:
-        q->saved_script = q->script;
         q->saved_pc = q->pc;
         start(q, SC_PROBE);
         return;
@@ -511,27 +532,26 @@ static void forget(quectel_t *q)
 
 static void script_done(quectel_t *q)
 {
-    uint8_t sc = q->script;
+    uint8_t e = k_sc[q->pc];
     start(q, SC_NONE);
-    switch (sc) {
-    case SC_BOOT:
+    switch (e) {
+    case E_BOOT:
         q->k[K_ALIVE] = 1;
         break;
-    case SC_PROBE:
-        q->script = q->saved_script;
+    case E_PROBE:
         q->pc = q->saved_pc;
         break;
-    case SC_INIT:
+    case E_INIT:
         q->k[K_INIT] = 1;
         q->k[K_BOOTED] = 0;
         break;
-    case SC_ATT:
+    case E_ATT:
         q->k[K_ATT] = 1;
         if ((q->want & W_MQTT) == 0u) {
             ok_reset(q); /* the goal was the network */
         }
         break;
-    case SC_MQTT:
+    case E_MQTT:
         q->k[K_CONN] = 1;
         if ((q->want & W_MQTT) != 0u) {
             q->link = (uint8_t)OTA_LINK_UP;
@@ -539,13 +559,13 @@ static void script_done(quectel_t *q)
         q->phase_deadline = q->now + RECV_CHECK_MS;
         ok_reset(q);
         break;
-    case SC_CLOSE:
-    case SC_REOPEN:
+    case E_CLOSE:
+    case E_REOPEN:
         q->k[K_OPEN] = 0;
         q->k[K_CONN] = 0;
         break;
-    case SC_OFF:
-    case SC_POWER:
+    case E_OFF:
+    case E_POWER:
         (void)memset(q->k, 0, K_LOST);
         break;
     default:
@@ -556,7 +576,7 @@ static void script_done(quectel_t *q)
 static void advance(quectel_t *q)
 {
     q->pc++;
-    if (k_sc[q->pc] == ST_END) {
+    if (k_sc[q->pc] >= E_NONE) {
         script_done(q);
     }
 }
@@ -900,7 +920,7 @@ static void step_silent(quectel_t *q, uint8_t id)
         advance(q); /* off: press the key / wait for the restart */
         return;
     }
-    fail(q, (q->script == SC_BOOT) ? QUECTEL_REC_POWER : QUECTEL_REC_NONE);
+    fail(q, (script_end(q) == E_BOOT) ? QUECTEL_REC_POWER : QUECTEL_REC_NONE);
 }
 
 static void step_done(quectel_t *q, uint8_t res)
@@ -922,7 +942,7 @@ static void step_done(quectel_t *q, uint8_t res)
     if (id == ST_ATI) {
         set_dialect(q, C_BG); /* not recognised */
     }
-    if (q->rung != 0u || id == ST_END) {
+    if (q->rung != 0u || id == ST_NONE) {
         return; /* a recovery was decided meanwhile */
     }
     if (res == AT_OK) {
@@ -1191,7 +1211,7 @@ static bool other_line(quectel_t *q, const char *l, size_t n)
         return false;
     }
     if (n >= 4u && strcmp(l + n - 4u, "DOWN") == 0) { /* POWERED DOWN, ... POWER DOWN */
-        if (q->script != SC_POWER) {
+        if (script_end(q) != E_POWER) {
             forget(q);
         }
         (void)memset(q->k, 0, K_LOST);
@@ -1294,7 +1314,7 @@ static bool next_action(quectel_t *q)
         rung_start(q);
         return true;
     }
-    if (k_sc[q->pc] != ST_END) {
+    if (k_sc[q->pc] < E_NONE) {
         if (q->async != 0u && (k_flags[q->async] & S_HOLD) != 0u) {
             return false;
         }
@@ -1582,20 +1602,19 @@ void quectel_modem(quectel_t *q, ota_modem_t *m)
 
 quectel_state_t quectel_state(const quectel_t *q)
 {
-    uint8_t sc;
+    uint8_t e;
     if (q == NULL || q->cfg == NULL) {
         return QUECTEL_ST_OFF;
     }
-    sc = q->script;
+    e = script_end(q);
     if ((q->want & W_OFF) != 0u) {
         return (q->k[K_ALIVE] != 0u) ? QUECTEL_ST_POWERING_DOWN : QUECTEL_ST_OFF;
     }
-    if (q->rung != 0u || sc >= SC_CFUN || sc == SC_PROBE || sc == SC_REOPEN) {
+    if (q->rung != 0u || e >= E_PROBE) {
         return QUECTEL_ST_RECOVERING;
     }
-    if (sc == SC_BOOT || sc == SC_INIT || sc == SC_ATT) {
-        return (sc == SC_BOOT) ? QUECTEL_ST_BOOTING
-                               : ((sc == SC_INIT) ? QUECTEL_ST_CONFIGURING : QUECTEL_ST_ATTACHING);
+    if (e >= E_BOOT && e <= E_ATT) { /* BOOTING, CONFIGURING, ATTACHING */
+        return (quectel_state_t)(e - E_NONE);
     }
     if (q->k[K_ALIVE] == 0u) {
         return QUECTEL_ST_OFF;
