@@ -77,8 +77,9 @@ enum { AT_RX_LINE = 0, AT_RX_SKIP, AT_RX_RAW0, AT_RX_RAW, AT_RX_HEX };
 /* Feed received bytes. */
 void quectel_at_rx(quectel_at_t *e, const uint8_t *b, size_t n);
 
-/* Start a command. The command text is e->cmd[0..e->cmd_len) and must end
- * with CR unless data follows inline (AT_DATA_HEX, then the tail ends it).
+/* Start a command. The command text is e->cmd[0..e->cmd_len); the command
+ * line ends with a CR, in the text (AT_DATA_PROMPT: before the '>') or in the
+ * tail.
  * data/len: payload for AT_DATA_PROMPT / AT_DATA_HEX (must stay valid until
  * the command is done); tail: bytes sent after it (NUL-terminated, may be ""). */
 void quectel_at_start(quectel_at_t *e, uint32_t timeout_ms, uint8_t data_mode, const uint8_t *data,

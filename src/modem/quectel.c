@@ -691,23 +691,16 @@ static void put_field(const quectel_t *q, ota_sb_t *sb, char f)
     }
 }
 
-static uint32_t step_timeout(const quectel_t *q, uint8_t id)
-{
-    uint8_t f = k_flags[id];
-    if (id == ST_WAKE) {
-        return 300u;
-    }
-    if ((f & S_SHORT) != 0u) {
-        return 1000u;
-    }
-    return ((f & S_LONG) != 0u) ? q->cfg->cfun_timeout_ms : q->cfg->cmd_timeout_ms;
-}
-
 static void cmd_start(quectel_t *q, uint8_t id)
 {
     quectel_at_t *e = &q->at;
     const char *f = fmt(id);
     const uint8_t *r = q->txq;
+    const char *tail = "\r";
+    uint8_t fl = k_flags[id];
+    uint8_t mode = AT_DATA_NONE;
+    uint16_t len = 0;
+    uint32_t t = ((fl & S_LONG) != 0u) ? q->cfg->cfun_timeout_ms : q->cfg->cmd_timeout_ms;
     ota_sb_t sb;
     q->step = id;
     ota_sb_init(&sb, e->cmd, sizeof e->cmd);
@@ -719,20 +712,21 @@ static void cmd_start(quectel_t *q, uint8_t id)
             ota_sb_mem(&sb, f, 1u);
         }
     }
+    if (id == ST_WAKE) {
+        t = 300u;
+    } else if ((fl & S_SHORT) != 0u) {
+        t = 1000u;
+    }
     if (id == ST_PUB) {
-        uint16_t plen = (uint16_t)(r[2] | (r[3] << 8));
-        const uint8_t *pay = r + QHDR + r[1];
         bool hex = (q->feat & F_HEX) != 0u;
+        len = (uint16_t)(r[2] | (r[3] << 8));
         e->prompt_delay_ms = is_bc(q) ? 500u : 0u; /* BC660K: wait after '>' */
         ota_sb_str(&sb, hex ? ",\"" : "\r");
-        e->cmd_len = (uint16_t)sb.len;
-        quectel_at_start(e, q->cfg->cmd_timeout_ms, hex ? AT_DATA_HEX : AT_DATA_PROMPT, pay, plen,
-                         hex ? "\"\r" : "");
-        return;
+        mode = hex ? AT_DATA_HEX : AT_DATA_PROMPT;
+        tail = hex ? "\"\r" : "";
     }
-    ota_sb_str(&sb, "\r");
     e->cmd_len = (uint16_t)sb.len;
-    quectel_at_start(e, step_timeout(q, id), AT_DATA_NONE, NULL, 0, "");
+    quectel_at_start(e, t, mode, r + QHDR + r[1], len, tail);
 }
 
 NOINLINE static void pulse(quectel_t *q, uint8_t pin, uint32_t ms)
