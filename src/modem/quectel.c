@@ -349,7 +349,7 @@ static void count(const char *l, size_t n, unsigned *commas, unsigned *quotes, c
 /* Outgoing queue                                                           */
 /* ------------------------------------------------------------------------ */
 
-static uint16_t rec_len(const uint8_t *r)
+NOINLINE static uint16_t rec_len(const uint8_t *r)
 {
     return (uint16_t)(QHDR + r[1] + (uint16_t)(r[2] | (r[3] << 8)));
 }
@@ -392,8 +392,7 @@ static int q_push(quectel_t *q, uint8_t kind, const char *topic, const uint8_t *
     if (plen != 0u) {
         (void)memcpy(r + QHDR + tlen, pay, plen);
     }
-    q->txq_len = (uint16_t)(q->txq_len + QHDR + tlen + plen);
-    q->kick = 1;
+    q->txq_len = (uint16_t)(q->txq_len + QHDR + tlen + plen); /* touch() set kick */
     return 0;
 }
 
@@ -1443,7 +1442,7 @@ static quectel_t *touch(void *ctx)
     return q;
 }
 
-static size_t slen(const char *s)
+NOINLINE static size_t slen(const char *s)
 {
     return (s != NULL) ? strlen(s) : 0u;
 }
@@ -1451,12 +1450,16 @@ static size_t slen(const char *s)
 static int tp_connect(void *ctx, const ota_mqtt_conn_t *conn, ota_msg_cb_t on_msg, void *arg)
 {
     quectel_t *q = ctx;
-    size_t n;
-    if (conn == NULL || slen(conn->host) == 0u || slen(conn->client_id) == 0u) {
+    size_t h, c;
+    if (conn == NULL) {
         return OTA_ERR_PARAM;
     }
-    n = slen(conn->host) + slen(conn->client_id) + slen(conn->username) + slen(conn->password);
-    if (n + 48u > QUECTEL_CFG_CMD_MAX) {
+    h = slen(conn->host);
+    c = slen(conn->client_id);
+    if (h == 0u || c == 0u) {
+        return OTA_ERR_PARAM;
+    }
+    if (h + c + slen(conn->username) + slen(conn->password) + 48u > QUECTEL_CFG_CMD_MAX) {
         return OTA_ERR_RANGE;
     }
     (void)touch(q);
