@@ -1212,11 +1212,16 @@ static bool other_line(quectel_t *q, const char *l, size_t n)
     }
     if (q->step == ST_ATI) {
         /* The model may stand alone ("BC660K-GL") or behind a prefix
-         * ("Quectel_BC660K-GL", the BC660K manual's form). */
-        if (strstr(l, "BG9") || strstr(l, "BG7")) {
-            set_dialect(q, C_BG);
-        } else if (strstr(l, "BC66") || strstr(l, "BC95")) {
-            set_dialect(q, C_BC);
+         * ("Quectel_BC660K-GL", the BC660K manual's form); BG9x/BG7x
+         * first, then BC66x/BC95x. */
+        static const char k_models[] = "BG9\0BG7\0BC66\0BC95";
+        const char *m = k_models;
+        unsigned i;
+        for (i = 0; i < 4u; i++, m += strlen(m) + 1u) {
+            if (strstr(l, m) != NULL) {
+                set_dialect(q, (i < 2u) ? C_BG : C_BC);
+                break;
+            }
         }
         return true;
     }
