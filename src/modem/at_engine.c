@@ -66,21 +66,21 @@ int32_t quectel_at_num(const char **p, bool *ok)
 /* Receive                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* OK / ERROR / +CME ERROR: n / +CMS ERROR: n / SEND FAIL -> result, or -1. */
+/* OK / ERROR / SEND FAIL / +CME ERROR: n / +CMS ERROR: n -> result, or -1.
+ * The first three are whole lines, the last two prefixes. */
 static int final_result(quectel_at_t *e, const char *l)
 {
+    static const char k_final[] = "OK\0ERROR\0SEND FAIL\0+CME ERROR:\0+CMS ERROR:";
+    const char *f = k_final;
+    unsigned i;
     bool ok;
-    if (strcmp(l, "OK") == 0) {
-        return AT_OK;
-    }
-    if (strcmp(l, "ERROR") == 0 || strcmp(l, "SEND FAIL") == 0) {
-        e->cme = -1;
-        return AT_ERROR;
-    }
-    if (strncmp(l, "+CME ERROR:", 11) == 0 || strncmp(l, "+CMS ERROR:", 11) == 0) {
-        const char *p = l + 11;
-        e->cme = quectel_at_num(&p, &ok);
-        return AT_ERROR;
+    for (i = 0; i < 5u; i++, f += strlen(f) + 1u) {
+        size_t n = strlen(f);
+        if (strncmp(l, f, n) == 0 && (i >= 3u || l[n] == '\0')) {
+            const char *p = l + n;
+            e->cme = (i == 0u) ? 0 : ((i < 3u) ? -1 : quectel_at_num(&p, &ok));
+            return (i == 0u) ? AT_OK : AT_ERROR;
+        }
     }
     return -1;
 }
