@@ -198,18 +198,17 @@ static void raw_byte(quectel_at_t *e, uint8_t b)
 void quectel_at_hex(quectel_at_t *e)
 {
     e->rx_mode = AT_RX_HEX;
-    e->raw_got = 0; /* decoded bytes */
+    e->raw_got = 0;  /* hex digits decoded */
     e->raw_need = 0; /* length field (0: none seen) */
     e->hex_dec = 0;
-    e->hex_nib = 0;
     e->hex_bad = 0;
 }
 
 static void hex_end(quectel_at_t *e)
 {
-    uint32_t n = e->raw_got;
+    uint32_t n = e->raw_got / 2u;
     uint32_t want = e->raw_need;
-    bool ok = e->hex_bad == 0u && e->hex_nib == 0u && n <= PAY_CAP;
+    bool ok = e->hex_bad == 0u && (e->raw_got & 1u) == 0u && n <= PAY_CAP;
     /* The length field may count bytes or hex digits: accept either. */
     if (want != 0u && want != n && want != 2u * n) {
         ok = false;
@@ -219,6 +218,7 @@ static void hex_end(quectel_at_t *e)
 
 static void hex_byte(quectel_at_t *e, uint8_t b)
 {
+    uint32_t i = e->raw_got / 2u;
     int v;
     if (b == '\r' || b == '\n') {
         hex_end(e);
@@ -230,7 +230,6 @@ static void hex_byte(quectel_at_t *e, uint8_t b)
     if (b == ',') { /* what came before was the length field */
         e->raw_need = e->hex_dec;
         e->raw_got = 0;
-        e->hex_nib = 0;
         e->hex_bad = 0;
         return;
     }
@@ -242,14 +241,8 @@ static void hex_byte(quectel_at_t *e, uint8_t b)
         e->hex_bad = 1;
         return;
     }
-    if (e->hex_nib == 0u) {
-        e->hex_hi = (uint8_t)v;
-        e->hex_nib = 1;
-        return;
-    }
-    e->hex_nib = 0;
-    if (e->raw_got < PAY_CAP) {
-        e->pay[e->raw_got] = (uint8_t)((e->hex_hi << 4) | (uint8_t)v);
+    if (i < PAY_CAP) { /* the second digit of a byte shifts the first one up */
+        e->pay[i] = (uint8_t)(((uint32_t)e->pay[i] << 4) | (uint32_t)v);
     }
     e->raw_got++;
 }
