@@ -103,16 +103,6 @@ static void line_end(quectel_at_t *e)
     quectel_on_line(e->owner, e->line, n);
 }
 
-static void prompt(quectel_at_t *e)
-{
-    if (e->prompt_delay_ms != 0u) {
-        e->state = AT_DELAY;
-        e->deadline = e->now + e->prompt_delay_ms;
-        return;
-    }
-    e->state = AT_DATA;
-    e->deadline = e->now + e->timeout;
-}
 
 static void line_byte(quectel_at_t *e, uint8_t b)
 {
@@ -126,9 +116,12 @@ static void line_byte(quectel_at_t *e, uint8_t b)
         return;
     }
     if (e->line_len == 0u && b == '>' && e->state == AT_PROMPT) {
-        prompt(e);
+        /* the data goes out once the delay (which may be 0) is over */
+        e->state = AT_DELAY;
+        e->deadline = e->now + e->prompt_delay_ms;
         return;
     }
+
     if (e->line_len >= LINE_CAP - 1u) {
         e->st->rx_overflows++;
         e->rx_mode = AT_RX_SKIP;
