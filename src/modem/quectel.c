@@ -493,17 +493,18 @@ static void rung_start(quectel_t *q)
     }
 }
 
-static void pins(const quectel_t *q, uint8_t which, bool on)
+/* Drive the pin q->pins (one of them) is being pulsed on. */
+static void pins(const quectel_t *q, bool on)
 {
     const quectel_gpio_t *g = &q->cfg->gpio;
-    if ((which & PIN_PWRKEY) != 0u && g->pwrkey != NULL) {
-        g->pwrkey(g->ctx, on);
+    void (*fn)(void *, bool) = g->psm_eint;
+    if (q->pins == PIN_PWRKEY) {
+        fn = g->pwrkey;
+    } else if (q->pins == PIN_RESET) {
+        fn = g->reset;
     }
-    if ((which & PIN_RESET) != 0u && g->reset != NULL) {
-        g->reset(g->ctx, on);
-    }
-    if ((which & PIN_EINT) != 0u && g->psm_eint != NULL) {
-        g->psm_eint(g->ctx, on);
+    if (fn != NULL) {
+        fn(g->ctx, on);
     }
 }
 
@@ -513,7 +514,7 @@ static void forget(quectel_t *q)
     quectel_at_abort(&q->at);
     mqtt_lost(q);
     if (q->pins != 0u) {
-        pins(q, q->pins, false);
+        pins(q, false);
         q->pins = 0;
     }
     (void)memset(q->k, 0, sizeof q->k);
@@ -730,8 +731,8 @@ static void cmd_start(quectel_t *q, uint8_t id)
 
 NOINLINE static void pulse(quectel_t *q, uint8_t pin, uint32_t ms)
 {
-    pins(q, pin, true);
     q->pins = pin;
+    pins(q, true);
     wait(q, ms);
 }
 
@@ -1302,7 +1303,8 @@ static bool next_action(quectel_t *q)
         }
         q->k[K_WAIT] = 0;
         if (q->pins != 0u) {
-            pins(q, q->pins, false);
+            pins(q, false);
+
             q->pins = 0;
             advance(q);
             return true;
