@@ -1304,7 +1304,6 @@ static bool next_action(quectel_t *q)
         q->k[K_WAIT] = 0;
         if (q->pins != 0u) {
             pins(q, false);
-
             q->pins = 0;
             advance(q);
             return true;
