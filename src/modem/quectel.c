@@ -72,12 +72,13 @@ enum {
     ST_READ, ST_RECVQ
 };
 
-/* Step flags (k_flags). */
-#define S_OPT 0x01u    /* an ERROR answer is accepted */
-#define S_HOLD 0x02u   /* the script waits for the asynchronous result */
-#define S_LONG 0x04u   /* cfun_timeout */
-#define S_SHORT 0x08u  /* 1 s */
-#define S_PSEUDO 0x10u /* pins or waits, no command */
+/* Step flags (k_step, low bits; the high nibble is the step's skip
+ * condition, an index in k_skip). By step id: AT .. WAKE time out after
+ * 1 s, PWRON .. EINT are pins and waits (no command), and the script waits
+ * for the asynchronous result of OPEN .. CLOSE. */
+#define S_OPT 0x01u  /* an ERROR answer is accepted */
+#define S_LONG 0x02u /* cfun_timeout */
+#define SK(i) ((i) << 4)
 
 /* Skip conditions (q->cond; a step is skipped when q->cond & k_skip[id]). */
 #define C_BG 0x01u     /* dialect BG95 (= QUECTEL_BG95): skip BC660K-only steps */
@@ -151,26 +152,24 @@ static const char k_fmt[] =
     F_QMT "RECV=" F_IDX "," F_SLOT "\0"
     F_QMT "RECV?";
 
-static const uint8_t k_flags[] = {
-    0, S_SHORT, S_SHORT | S_OPT, S_SHORT | S_OPT,         /* END AT PROBE WAKE */
-    S_PSEUDO, S_PSEUDO, S_PSEUDO, S_PSEUDO, S_PSEUDO,     /* pins and waits */
-    0, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT,   /* E0 .. PUBEXTEST */
-    S_OPT, S_OPT, S_OPT, S_OPT,                           /* SCLK0 .. APN_BC */
-    S_LONG, S_LONG | S_OPT, 0, S_OPT,                     /* CFUN1 CFUN0 CEREG CSQ */
-    S_OPT, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT,        /* QMTCFG */
-    S_OPT, S_LONG | S_OPT, 0,                             /* QPOWD RESET QITEM */
-    S_HOLD, S_HOLD, S_HOLD | S_OPT, S_HOLD | S_OPT,       /* OPEN CONN DISC CLOSE */
-    0, 0, S_OPT, S_OPT,                                   /* SUB PUB READ RECVQ */
+/* Skip conditions, by index. */
+static const uint8_t k_skip[] = {
+    0, C_FIXED, BG_ONLY, C_IMEI, BG_ONLY | C_NOAPN, BC_ONLY | C_NOAPN, BG_ONLY | C_NORECV,
+    BG_ONLY | C_NORECV | C_RXBUF, BC_ONLY | C_NODF, BC_ONLY,
 };
 
-static const uint8_t k_skip[] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, C_FIXED, 0, BG_ONLY, 0, C_IMEI, 0, BG_ONLY,           /* E0 .. PUBEXTEST */
-    0, 0, BG_ONLY | C_NOAPN, BC_ONLY | C_NOAPN,              /* SCLK0 .. APN_BC */
-    0, 0, 0, 0,                                              /* CFUN1 CFUN0 CEREG CSQ */
-    0, 0, 0, BG_ONLY | C_NORECV,                             /* VER KA SESS RECV1 */
-    BG_ONLY | C_NORECV | C_RXBUF, BC_ONLY | C_NODF, BC_ONLY, /* RECV0 DF SRL */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+static const uint8_t k_step[] = {
+    0, 0, S_OPT, S_OPT,                                       /* NONE AT PROBE WAKE */
+    0, 0, 0, 0, 0,                                            /* pins and waits */
+    0, S_OPT | SK(1), S_OPT, S_OPT | SK(2),                   /* E0 ATI CMEE URCPORT */
+    S_OPT, S_OPT | SK(3), S_OPT, S_OPT | SK(2),               /* GSN CGSN CFGTEST PUBEXTEST */
+    S_OPT, S_OPT, S_OPT | SK(4), S_OPT | SK(5),               /* SCLK0 .. APN_BC */
+    S_LONG, S_LONG | S_OPT, 0, S_OPT,                         /* CFUN1 CFUN0 CEREG CSQ */
+    S_OPT, S_OPT, S_OPT, S_OPT | SK(6),                       /* VER KA SESS RECV1 */
+    S_OPT | SK(7), S_OPT | SK(8), S_OPT | SK(9),              /* RECV0 DF SRL */
+    S_OPT, S_LONG | S_OPT, 0,                                 /* QPOWD RESET QITEM */
+    0, 0, S_OPT, S_OPT,                                       /* OPEN CONN DISC CLOSE */
+    0, 0, S_OPT, S_OPT,                                       /* SUB PUB READ RECVQ */
 };
 
 /* Scripts: step ids, each script ended by an end code (E_*, above every
@@ -642,7 +641,7 @@ static bool choose(quectel_t *q)
 
 static bool skip(const quectel_t *q, uint8_t id)
 {
-    return (q->cond & k_skip[id]) != 0u;
+    return (q->cond & k_skip[k_step[id] >> 4]) != 0u;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -697,7 +696,7 @@ static void cmd_start(quectel_t *q, uint8_t id)
     const char *f = fmt(id);
     const uint8_t *r = q->txq;
     const char *tail = "\r";
-    uint8_t fl = k_flags[id];
+    uint8_t fl = k_step[id];
     uint8_t mode = AT_DATA_NONE;
     uint16_t len = 0;
     uint32_t t = ((fl & S_LONG) != 0u) ? q->cfg->cfun_timeout_ms : q->cfg->cmd_timeout_ms;
@@ -714,7 +713,7 @@ static void cmd_start(quectel_t *q, uint8_t id)
     }
     if (id == ST_WAKE) {
         t = 300u;
-    } else if ((fl & S_SHORT) != 0u) {
+    } else if (id <= ST_WAKE) {
         t = 1000u;
     }
     if (id == ST_PUB) {
@@ -785,7 +784,7 @@ static void step_run(quectel_t *q, uint8_t id)
         advance(q);
         return;
     }
-    if ((k_flags[id] & S_PSEUDO) != 0u) {
+    if ((uint8_t)(id - ST_PWRON) <= (uint8_t)(ST_EINT - ST_PWRON)) {
         pseudo(q, id);
         return;
     }
@@ -871,7 +870,7 @@ static void step_ok(quectel_t *q, uint8_t id)
         async_arm(q, id);
         break;
     default:
-        if ((k_flags[id] & S_HOLD) != 0u) {
+        if ((uint8_t)(id - ST_OPEN) <= (uint8_t)(ST_CLOSE - ST_OPEN)) {
             async_arm(q, id);
             return;
         }
@@ -895,7 +894,7 @@ static void step_error(quectel_t *q, uint8_t id)
     if (id == ST_RECVQ) {
         q->feat |= F_NOQRECV;
     }
-    if ((k_flags[id] & S_OPT) == 0u) {
+    if ((k_step[id] & S_OPT) == 0u) {
         q->st.errors++;
         fail(q, QUECTEL_REC_NONE);
         return;
@@ -994,7 +993,7 @@ static void async_timeout(quectel_t *q)
     uint8_t id = q->async;
     q->async = 0;
     q->st.timeouts++;
-    if ((k_flags[id] & S_OPT) != 0u) {
+    if ((k_step[id] & S_OPT) != 0u) {
         advance(q);
         return;
     }
@@ -1314,7 +1313,8 @@ static bool next_action(quectel_t *q)
         return true;
     }
     if (k_sc[q->pc] < E_NONE) {
-        if (q->async != 0u && (k_flags[q->async] & S_HOLD) != 0u) {
+        if ((uint8_t)(q->async - ST_OPEN) <= (uint8_t)(ST_CLOSE - ST_OPEN)) {
+
             return false;
         }
         step_run(q, k_sc[q->pc]);
