@@ -1004,6 +1004,27 @@ static void async_timeout(quectel_t *q)
 /* Lines from the module                                                    */
 /* ------------------------------------------------------------------------ */
 
+/* The lines the driver reads, by kind (the index in this list, which ends
+ * with an empty string). The first six are the asynchronous results of
+ * ST_OPEN .. ST_PUB, in step order. */
+enum {
+    L_OPEN = 0, L_PUBEX = 6, L_RECV, L_STAT, L_CEREG, L_CSQ, L_CGSN, L_CFG, L_RDY, L_APPRDY
+};
+static const char k_lines[] = "+QMTOPEN:\0+QMTCONN:\0+QMTDISC:\0+QMTCLOSE:\0+QMTSUB:\0+QMTPUB:\0"
+                              "+QMTPUBEX:\0+QMTRECV:\0+QMTSTAT:\0+CEREG:\0+CSQ:\0+CGSN:\0"
+                              "+QMTCFG:\0RDY\0APP RDY\0";
+
+static unsigned line_kind(const char *l)
+{
+    const char *p = k_lines;
+    unsigned i = 0;
+    while (*p != '\0' && !prefix(l, p)) {
+        p += strlen(p) + 1u;
+        i++;
+    }
+    return i;
+}
+
 static void deliver(quectel_t *q, const char *hdr, const uint8_t *pay, size_t len)
 {
     const char *t = strchr(hdr, '"');
@@ -1042,7 +1063,7 @@ void quectel_on_field(void *owner, const char *line, size_t len)
     const char *p;
     bool ok;
     int32_t n;
-    if (!prefix(line, "+QMTRECV:")) {
+    if (line_kind(line) != L_RECV) {
         return;
     }
     count(line, len, &commas, &quotes, &f3);
@@ -1126,27 +1147,6 @@ static void take_imei(quectel_t *q, const char *p)
         q->imei[n] = '\0';
         q->cond |= C_IMEI;
     }
-}
-
-/* The lines the driver reads, by kind (the index in this list, which ends
- * with an empty string). The first six are the asynchronous results of
- * ST_OPEN .. ST_PUB, in step order. */
-enum {
-    L_OPEN = 0, L_PUBEX = 6, L_RECV, L_STAT, L_CEREG, L_CSQ, L_CGSN, L_CFG, L_RDY, L_APPRDY
-};
-static const char k_lines[] = "+QMTOPEN:\0+QMTCONN:\0+QMTDISC:\0+QMTCLOSE:\0+QMTSUB:\0+QMTPUB:\0"
-                              "+QMTPUBEX:\0+QMTRECV:\0+QMTSTAT:\0+CEREG:\0+CSQ:\0+CGSN:\0"
-                              "+QMTCFG:\0RDY\0APP RDY\0";
-
-static unsigned line_kind(const char *l)
-{
-    const char *p = k_lines;
-    unsigned i = 0;
-    while (*p != '\0' && !prefix(l, p)) {
-        p += strlen(p) + 1u;
-        i++;
-    }
-    return i;
 }
 
 /* +QMTxxx: <id>,[<msgid>,]<result>[,<value>] for the awaited step. */
