@@ -865,18 +865,17 @@ static void step_ok(quectel_t *q, uint8_t id)
             return;
         }
         break;
-    case ST_SUB:
-    case ST_PUB:
-        async_arm(q, id);
-        break;
     default:
-        if ((uint8_t)(id - ST_OPEN) <= (uint8_t)(ST_CLOSE - ST_OPEN)) {
-            async_arm(q, id);
-            return;
-        }
         break;
     }
+    if ((uint8_t)(id - ST_OPEN) <= (uint8_t)(ST_PUB - ST_OPEN)) {
+        async_arm(q, id); /* OPEN .. CLOSE hold the script, SUB and PUB not */
+        if (id <= ST_CLOSE) {
+            return;
+        }
+    }
     advance(q);
+
 }
 
 static void step_error(quectel_t *q, uint8_t id)
