@@ -327,21 +327,22 @@ static unsigned ints(const quectel_t *q, const char *l, int32_t *v, unsigned max
 }
 
 /* Top-level commas (outside quotes) and quotes of a line. */
-static void count(const char *l, size_t n, unsigned *commas, unsigned *quotes, const char **f3)
+static unsigned count(const char *l, const char **f3)
 {
-    size_t i;
-    *commas = 0;
-    *quotes = 0;
-    for (i = 0; i < n; i++) {
-        if (l[i] == '"') {
-            (*quotes)++;
-        } else if (l[i] == ',' && (*quotes & 1u) == 0u) {
-            (*commas)++;
-            if (*commas == 3u) {
-                *f3 = l + i + 1u;
+    unsigned commas = 0;
+    unsigned quotes = 0;
+    *f3 = NULL;
+    for (; *l != '\0'; l++) {
+        if (*l == '"') {
+            quotes++;
+        } else if (*l == ',' && (quotes & 1u) == 0u) {
+            commas++;
+            if (commas == 3u) {
+                *f3 = l + 1;
             }
         }
     }
+    return commas | (quotes << 8);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1057,23 +1058,21 @@ void quectel_on_payload(void *owner, const char *hdr, size_t hlen, const uint8_t
 void quectel_on_field(void *owner, const char *line, size_t len)
 {
     quectel_t *q = owner;
-    unsigned commas, quotes;
-    const char *f3 = NULL;
+    const char *f3;
     const char *p;
     bool ok;
     int32_t n;
+    unsigned c;
+    (void)len;
     if (line_kind(line) != L_RECV) {
         return;
     }
-    count(line, len, &commas, &quotes, &f3);
-    if (quotes != 2u) {
-        return;
-    }
-    if (commas == 3u && (q->feat & F_HEX) != 0u) {
+    c = count(line, &f3);
+    if (c == (2u << 8 | 3u) && (q->feat & F_HEX) != 0u) { /* two quotes (the topic), 3 commas */
         quectel_at_hex(&q->at);
         return;
     }
-    if (commas != 4u || (q->feat & (F_RX_LEN | F_HEX)) != F_RX_LEN) {
+    if (c != (2u << 8 | 4u) || (q->feat & (F_RX_LEN | F_HEX)) != F_RX_LEN) {
         return;
     }
     p = f3;
@@ -1087,10 +1086,8 @@ void quectel_on_field(void *owner, const char *line, size_t len)
  * (buffered), <id>,<s0>..<s4> (AT+QMTRECV?) or a text message. */
 static void recv_line(quectel_t *q, const char *l, size_t n, const int32_t *v, unsigned got)
 {
-    unsigned commas, quotes;
-    const char *f3 = NULL;
-    count(l, n, &commas, &quotes, &f3);
-    if (quotes == 0u) {
+    const char *f3;
+    if (count(l, &f3) < (1u << 8)) { /* no quotes */
         unsigned i;
         if (got == 2u && (uint32_t)v[1] <= 4u) {
             q->slots |= (uint8_t)(1u << v[1]);
@@ -1105,7 +1102,8 @@ static void recv_line(quectel_t *q, const char *l, size_t n, const int32_t *v, u
         return;
     }
     /* No length: the payload is the rest of the line (text only). */
-    n = (size_t)(l + n - f3);
+    n = strlen(f3);
+
     if (n >= 2u && f3[0] == '"' && f3[n - 1u] == '"') {
         f3++;
         n -= 2u;
