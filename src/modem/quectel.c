@@ -1025,12 +1025,16 @@ static unsigned line_kind(const char *l)
     return i;
 }
 
-static void deliver(quectel_t *q, const char *hdr, const uint8_t *pay, size_t len)
+/* A message (payload read raw, as hex, or from the line): deliver it. */
+void quectel_on_payload(void *owner, const char *hdr, size_t hlen, const uint8_t *pay, size_t len,
+                        bool ok)
 {
+    quectel_t *q = owner;
     const char *t = strchr(hdr, '"');
     const char *end = (t != NULL) ? strchr(t + 1, '"') : NULL;
     int32_t id;
-    if (end == NULL || ints(q, hdr, &id, 1u) == 0u) {
+    (void)hlen;
+    if (!ok || end == NULL || ints(q, hdr, &id, 1u) == 0u) {
         q->st.rx_dropped++;
         return;
     }
@@ -1042,17 +1046,7 @@ static void deliver(quectel_t *q, const char *hdr, const uint8_t *pay, size_t le
     q->on_msg(q->msg_arg, t + 1, (size_t)(end - t - 1), pay, len);
 }
 
-void quectel_on_payload(void *owner, const char *hdr, size_t hlen, const uint8_t *pay, size_t len,
-                        bool ok)
-{
-    quectel_t *q = owner;
-    (void)hlen;
-    if (!ok) {
-        q->st.rx_dropped++;
-        return;
-    }
-    deliver(q, hdr, pay, len);
-}
+
 
 /* At each ',' of a "+..." line: switch to a raw or hex payload read. */
 void quectel_on_field(void *owner, const char *line, size_t len)
@@ -1108,7 +1102,8 @@ static void recv_line(quectel_t *q, const char *l, size_t n, const int32_t *v, u
         f3++;
         n -= 2u;
     }
-    deliver(q, l, (const uint8_t *)f3, n);
+    quectel_on_payload(q, l, 0, (const uint8_t *)f3, n, true);
+
 }
 
 static void cereg(quectel_t *q, const char *l)
