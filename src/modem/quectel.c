@@ -663,10 +663,9 @@ static void put_auth(ota_sb_t *sb, const ota_mqtt_conn_t *c)
 }
 
 /* Lengths were checked when the strings were given: the command fits. */
-static void put_field(const quectel_t *q, ota_sb_t *sb, char f)
+static void put_field(const quectel_t *q, ota_sb_t *sb, char f, uint32_t plen)
 {
     const uint8_t *r = q->txq;
-    uint32_t plen = (uint32_t)(r[2] | (r[3] << 8));
     switch (f) {
     case 1: ota_sb_str(sb, "+QMT"); break;
     case 2: ota_sb_str(sb, "+QMTCFG=\""); break;
@@ -699,6 +698,7 @@ static void cmd_start(quectel_t *q, uint8_t id)
     const char *tail = "\r";
     uint8_t fl = k_step[id];
     uint8_t mode = AT_DATA_NONE;
+    uint16_t plen = (uint16_t)(r[2] | (r[3] << 8));
     uint16_t len = 0;
     uint32_t t = ((fl & S_LONG) != 0u) ? q->cfg->cfun_timeout_ms : q->cfg->cmd_timeout_ms;
     ota_sb_t sb;
@@ -707,7 +707,7 @@ static void cmd_start(quectel_t *q, uint8_t id)
     ota_sb_str(&sb, "AT");
     for (; *f != '\0'; f++) {
         if (*f < ' ') {
-            put_field(q, &sb, *f);
+            put_field(q, &sb, *f, plen);
         } else {
             ota_sb_mem(&sb, f, 1u);
         }
@@ -719,7 +719,8 @@ static void cmd_start(quectel_t *q, uint8_t id)
     }
     if (id == ST_PUB) {
         bool hex = (q->feat & F_HEX) != 0u;
-        len = (uint16_t)(r[2] | (r[3] << 8));
+        len = plen;
+
         e->prompt_delay_ms = is_bc(q) ? 500u : 0u; /* BC660K: wait after '>' */
         ota_sb_str(&sb, hex ? ",\"" : "\r");
         mode = hex ? AT_DATA_HEX : AT_DATA_PROMPT;
