@@ -1307,31 +1307,12 @@ static bool next_action(quectel_t *q)
     }
     if (k_sc[q->pc] < E_NONE) {
         if ((uint8_t)(q->async - ST_OPEN) <= (uint8_t)(ST_CLOSE - ST_OPEN)) {
-
             return false;
         }
         step_run(q, k_sc[q->pc]);
         return true;
     }
     return choose(q);
-}
-
-static ota_status_t run(quectel_t *q)
-{
-    ota_status_t rc = OTA_OK;
-    unsigned i;
-    q->kick = 0;
-    q->at.now = q->now;
-    for (i = 0; i < 32u; i++) {
-        if (quectel_at_pump(&q->at) != 0) {
-            rc = OTA_ERR_PORT;
-        }
-        if (quectel_at_busy(&q->at) || !next_action(q)) {
-            return rc;
-        }
-    }
-    q->kick = 1;
-    return rc;
 }
 
 ota_status_t quectel_poll(quectel_t *q, uint32_t now_ms)
@@ -1352,11 +1333,21 @@ ota_status_t quectel_poll(quectel_t *q, uint32_t now_ms)
         }
         quectel_at_rx(&q->at, buf, (size_t)n > sizeof buf ? sizeof buf : (size_t)n);
     }
-    if (run(q) != OTA_OK) {
-        rc = OTA_ERR_PORT;
+    /* Then the work: pump the engine, take the next action, until the
+     * engine is busy or nothing is left (at most 32 rounds a poll). */
+    q->kick = 0;
+    for (i = 0; i < 32u; i++) {
+        if (quectel_at_pump(&q->at) != 0) {
+            rc = OTA_ERR_PORT;
+        }
+        if (quectel_at_busy(&q->at) || !next_action(q)) {
+            return rc;
+        }
     }
+    q->kick = 1;
     return rc;
 }
+
 
 bool quectel_next_deadline(const quectel_t *q, uint32_t *at)
 {
