@@ -776,9 +776,13 @@ static void pseudo(quectel_t *q, uint8_t id)
 static void step_run(quectel_t *q, uint8_t id)
 {
     if (id == ST_QITEM) {
-        id = ((q->txq[0] & 3u) == KIND_PUB) ? ST_PUB : ST_SUB;
-        q->msgid = (uint16_t)((q->msgid == 65535u) ? 1u : q->msgid + 1u);
+        id = (uint8_t)(ST_SUB - KIND_SUB + (q->txq[0] & 3u)); /* ST_SUB or ST_PUB */
+        q->msgid++;
+        if (q->msgid == 0u) {
+            q->msgid = 1;
+        }
         if ((q->txq[0] & 0x0Cu) == 0u && id == ST_PUB) {
+
             q->msgid = 0; /* QoS 0 publishes carry message id 0 */
         }
     }
