@@ -1536,7 +1536,8 @@ static ota_net_state_t md_network(void *ctx)
                                    OTA_NET_SEARCHING, OTA_NET_DENIED,    OTA_NET_UNKNOWN,
                                    OTA_NET_REGISTERED};
     const quectel_t *q = ctx;
-    return (ota_net_state_t)map[q->creg < 7u ? q->creg : 0u];
+    return (ota_net_state_t)map[q->creg]; /* cereg() keeps it within 0..6 */
+
 }
 
 static int md_signal(void *ctx)
