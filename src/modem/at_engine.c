@@ -144,7 +144,7 @@ NOINLINE static void payload_end(quectel_at_t *e, const uint8_t *p, size_t len, 
 
 void quectel_at_raw(quectel_at_t *e, uint32_t n)
 {
-    e->rx_mode = AT_RX_RAW0;
+    e->rx_mode = AT_RX_RAW;
     /* Room for the two quotes of a quoted payload: raw_need + 2 never wraps
      * (such a length is far beyond the payload buffer: read and dropped). */
     e->raw_need = (n > UINT32_MAX - 2u) ? UINT32_MAX - 2u : n;
@@ -167,8 +167,7 @@ static void raw_end(quectel_at_t *e)
 
 static void raw_byte(quectel_at_t *e, uint8_t b)
 {
-    if (e->rx_mode == AT_RX_RAW0) {
-        e->rx_mode = AT_RX_RAW;
+    if (e->raw_got == 0u) { /* the first byte: a quote, or an empty payload */
         if (b == '"') {
             e->rx_quote = 1;
             e->raw_need += 2u;
@@ -252,8 +251,8 @@ void quectel_at_rx(quectel_at_t *e, const uint8_t *b, size_t n)
                 e->st->resyncs++;
             }
             break;
-        case AT_RX_RAW0:
         case AT_RX_RAW:
+
             raw_byte(e, b[i]);
             break;
         case AT_RX_HEX:

@@ -72,7 +72,7 @@ enum {
 };
 
 /* Receive modes (quectel_at_t::rx_mode). */
-enum { AT_RX_LINE = 0, AT_RX_SKIP, AT_RX_RAW0, AT_RX_RAW, AT_RX_HEX };
+enum { AT_RX_LINE = 0, AT_RX_SKIP, AT_RX_RAW, AT_RX_HEX };
 
 /* Feed received bytes. */
 void quectel_at_rx(quectel_at_t *e, const uint8_t *b, size_t n);
