@@ -66,24 +66,33 @@ int32_t quectel_at_num(const char **p, bool *ok)
 /* Receive                                                                  */
 /* ------------------------------------------------------------------------ */
 
+unsigned quectel_at_match(const char *s, const char *list, const char **end)
+{
+    unsigned i = 0;
+    size_t n;
+    while ((n = strlen(list)) != 0u && strncmp(s, list, n) != 0) {
+        list += n + 1u;
+        i++;
+    }
+    *end = s + n;
+    return i;
+}
+
 /* OK / ERROR / SEND FAIL / +CME ERROR: n / +CMS ERROR: n -> result, or -1.
  * The first three are whole lines, the last two prefixes. */
 static int final_result(quectel_at_t *e, const char *l)
 {
-    static const char k_final[] = "OK\0ERROR\0SEND FAIL\0+CME ERROR:\0+CMS ERROR:";
-    const char *f = k_final;
-    unsigned i;
+    static const char k_final[] = "OK\0ERROR\0SEND FAIL\0+CME ERROR:\0+CMS ERROR:\0";
+    const char *p;
     bool ok;
-    for (i = 0; i < 5u; i++, f += strlen(f) + 1u) {
-        size_t n = strlen(f);
-        if (strncmp(l, f, n) == 0 && (i >= 3u || l[n] == '\0')) {
-            const char *p = l + n;
-            e->cme = (i == 0u) ? 0 : ((i < 3u) ? -1 : quectel_at_num(&p, &ok));
-            return (i == 0u) ? AT_OK : AT_ERROR;
-        }
+    unsigned i = quectel_at_match(l, k_final, &p);
+    if (i >= 5u || (i < 3u && *p != '\0')) {
+        return -1;
     }
-    return -1;
+    e->cme = (i == 0u) ? 0 : ((i < 3u) ? -1 : quectel_at_num(&p, &ok));
+    return (i == 0u) ? AT_OK : AT_ERROR;
 }
+
 
 static void line_end(quectel_at_t *e)
 {

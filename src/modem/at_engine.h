@@ -102,7 +102,12 @@ void quectel_at_hex(quectel_at_t *e);
 /* True while a command is in flight (not IDLE, not DONE). */
 bool quectel_at_busy(const quectel_at_t *e);
 
+/* Index of the first entry of list (NUL-separated, ended by an empty one)
+ * that s starts with, or the number of entries; *end: s after it. */
+unsigned quectel_at_match(const char *s, const char *list, const char **end);
+
 /* Decimal number at *p (optional '-'), skipping leading blanks and one
+
  * opening quote; *p is moved past it. Returns the value (saturated), and
  * sets *ok when at least one digit was read. */
 int32_t quectel_at_num(const char **p, bool *ok);

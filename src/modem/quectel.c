@@ -245,11 +245,6 @@ static bool due(uint32_t now, uint32_t t)
     return (int32_t)(now - t) >= 0;
 }
 
-static bool prefix(const char *s, const char *p)
-{
-    return strncmp(s, p, strlen(p)) == 0;
-}
-
 static bool is_bc(const quectel_t *q)
 {
     return (q->cond & C_BC) != 0u;
@@ -1021,13 +1016,8 @@ static const char k_lines[] = "+QMTOPEN:\0+QMTCONN:\0+QMTDISC:\0+QMTCLOSE:\0+QMT
 
 static unsigned line_kind(const char *l)
 {
-    const char *p = k_lines;
-    unsigned i = 0;
-    while (*p != '\0' && !prefix(l, p)) {
-        p += strlen(p) + 1u;
-        i++;
-    }
-    return i;
+    const char *end;
+    return quectel_at_match(l, k_lines, &end);
 }
 
 /* A message (payload read raw, as hex, or from the line): deliver it. */
