@@ -650,11 +650,10 @@ static void put_auth(ota_sb_t *sb, const ota_mqtt_conn_t *c)
     const char *s = c->username;
     unsigned i;
     for (i = 0; i < 2u && s != NULL && s[0] != '\0'; i++) {
-        ota_sb_str(sb, ",\"");
-        ota_sb_str(sb, s);
-        ota_sb_str(sb, "\"");
+        ota_sb_fmt(sb, ",\"%s\"", s, 0u, 0u);
         s = c->password;
     }
+
 }
 
 /* Lengths were checked when the strings were given: the command fits. */
