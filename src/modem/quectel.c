@@ -1449,7 +1449,8 @@ static int tp_connect(void *ctx, const ota_mqtt_conn_t *conn, ota_msg_cb_t on_ms
     q->conn = *conn;
     q->on_msg = on_msg;
     q->msg_arg = arg;
-    q->want = (uint8_t)((q->want & ~(W_OFF | W_SLEEP)) | W_NET | W_MQTT);
+    q->want = W_NET | W_MQTT; /* (no W_OFF, no W_SLEEP) */
+
     if (q->k[K_CONN] != 0u) {
         q->link = (uint8_t)OTA_LINK_UP;
     } else {
