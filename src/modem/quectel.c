@@ -3,13 +3,14 @@
  * asynchronous MQTT results, URCs, the recovery ladder, and the transport
  * and modem interfaces. The byte-level work is in at_engine.c.
  *
- * Model: the driver keeps what it knows about the module (K_* flags: alive,
+ * Model: the driver keeps what it knows about the module (q->k[K_*]: alive,
  * configured, registered, MQTT open/connected, sleep enabled) and what the
  * application wants (W_* flags). When nothing runs, choose() starts the
  * script that brings the first missing piece; a module restart or a
  * recovery rung only clears knowledge, and the same logic re-applies
- * everything. A script is a string of step ids in k_sc[]; q->pc points at
- * the current step.
+ * everything. A script is a string of step ids in k_sc[] ended by an end
+ * code that names it; q->pc points at the current step. What a step sends,
+ * and how its result is taken, is in k_fmt[] and k_step[] (by step id).
  */
 #include "cellota/quectel.h"
 
@@ -26,7 +27,7 @@
 #define K_CONN 4u   /* MQTT client connected */
 #define K_SCLK 5u   /* AT+QSCLK=1 applied */
 #define K_BOOTED 6u /* RDY seen, APP RDY may follow */
-#define K_LOST 7u   /* the above: what a module restart loses */
+#define K_LOST 7u   /* how many of the above: what a module restart loses */
 #define K_WAIT 7u   /* wait_until is armed */
 #define K_WOKE 8u   /* wake-up AT done before the next command */
 
@@ -227,8 +228,16 @@ static const uint8_t k_sc[] = {
     /* SC_POWER */ ST_PWROFF, ST_SETTLE, E_POWER,
 };
 
-/* Keep the script offsets above in step with the table. */
+/* Keep the script offsets above in step with the table, and the orders the
+ * code relies on: a queued item's kind maps to ST_SUB / ST_PUB, the end
+ * codes E_BOOT .. E_ATT to QUECTEL_ST_BOOTING .. QUECTEL_ST_ATTACHING, one
+ * k_step entry per step. */
 typedef char k_sc_offsets_ok[(sizeof k_sc == SC_POWER + 3u) ? 1 : -1];
+typedef char k_orders_ok[(ST_PUB == ST_SUB + 1 && KIND_PUB == KIND_SUB + 1 &&
+                          E_BOOT - E_NONE == QUECTEL_ST_BOOTING &&
+                          E_ATT - E_NONE == QUECTEL_ST_ATTACHING && sizeof k_step == ST_RECVQ + 1u)
+                             ? 1
+                             : -1];
 
 /* +QMTSTAT <code> -> the rung it calls for (code 5: normal disconnect). */
 static const uint8_t k_stat_rung[8] = {
@@ -1009,6 +1018,7 @@ static void async_timeout(quectel_t *q)
 enum {
     L_OPEN = 0, L_PUBEX = 6, L_RECV, L_STAT, L_CEREG, L_CSQ, L_CGSN, L_CFG, L_RDY, L_APPRDY
 };
+typedef char k_lines_ok[(ST_PUB - ST_OPEN == L_PUBEX - 1) ? 1 : -1];
 static const char k_lines[] = "+QMTOPEN:\0+QMTCONN:\0+QMTDISC:\0+QMTCLOSE:\0+QMTSUB:\0+QMTPUB:\0"
                               "+QMTPUBEX:\0+QMTRECV:\0+QMTSTAT:\0+CEREG:\0+CSQ:\0+CGSN:\0"
                               "+QMTCFG:\0RDY\0APP RDY\0";
