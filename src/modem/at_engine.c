@@ -18,7 +18,8 @@ static bool due(uint32_t now, uint32_t t)
 
 bool quectel_at_busy(const quectel_at_t *e)
 {
-    return (uint8_t)(e->state - AT_SEND) < (uint8_t)(AT_DONE - AT_SEND);
+    return (unsigned)e->state - AT_SEND < (unsigned)(AT_DONE - AT_SEND);
+
 }
 
 void quectel_at_abort(quectel_at_t *e)

@@ -440,23 +440,24 @@ static uint32_t capped(const quectel_t *q, uint32_t ms)
 }
 
 /* Something failed: climb one rung (at least to 'min') and wait before it. */
-static void fail(quectel_t *q, uint8_t min)
+static void fail(quectel_t *q, unsigned min)
 {
-    uint8_t r = (q->rung != 0u) ? q->rung : (uint8_t)(q->st.recovery + 1u);
+    unsigned r = (q->rung != 0u) ? q->rung : q->st.recovery + 1u;
     uint32_t d;
     if (r < min) {
         r = min;
     }
-    if (r > (uint8_t)QUECTEL_REC_POWER) {
+    if (r > (unsigned)QUECTEL_REC_POWER) {
         r = QUECTEL_REC_POWER;
     }
     q->async = 0;
-    q->rung = r;
-    q->st.recovery = r;
+    q->rung = (uint8_t)r;
+    q->st.recovery = (uint8_t)r;
     if (r > q->st.max_recovery) {
-        q->st.max_recovery = r;
+        q->st.max_recovery = (uint8_t)r;
     }
-    if (r == (uint8_t)QUECTEL_REC_POWER) {
+    if (r == (unsigned)QUECTEL_REC_POWER) {
+
         d = q->power_backoff;
         q->power_backoff = capped(q, q->power_backoff * 2u);
     } else {
