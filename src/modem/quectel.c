@@ -268,7 +268,7 @@ static void set_dialect(quectel_t *q, uint8_t d)
 }
 
 /* The command text of a step (after "AT"). */
-static const char *fmt(uint8_t id)
+static const char *fmt(unsigned id)
 {
     const char *p = k_fmt;
     while (id != 0u) {
@@ -290,9 +290,9 @@ NOINLINE static void wait(quectel_t *q, uint32_t ms)
     q->k[K_WAIT] = 1;
 }
 
-static void start(quectel_t *q, uint8_t sc)
+static void start(quectel_t *q, unsigned sc)
 {
-    q->pc = sc;
+    q->pc = (uint8_t)sc;
 }
 
 /* The end code of the script that runs (E_NONE when none runs). */
@@ -468,7 +468,7 @@ static void fail(quectel_t *q, unsigned min)
 
 static void rung_start(quectel_t *q)
 {
-    uint8_t r = q->rung;
+    unsigned r = q->rung;
     q->rung = 0;
     q->st.recoveries++;
     switch (r) {
@@ -537,7 +537,7 @@ static void forget(quectel_t *q)
 
 static void script_done(quectel_t *q)
 {
-    uint8_t e = k_sc[q->pc];
+    unsigned e = k_sc[q->pc];
     start(q, SC_NONE);
     switch (e) {
     case E_BOOT:
@@ -645,7 +645,7 @@ static bool choose(quectel_t *q)
     return choose_connected(q);
 }
 
-static bool skip(const quectel_t *q, uint8_t id)
+static bool skip(const quectel_t *q, unsigned id)
 {
     return (q->cond & k_skip[k_step[id] >> 4]) != 0u;
 }
@@ -694,7 +694,7 @@ static void put_field(const quectel_t *q, ota_sb_t *sb, char f, uint32_t plen)
     }
 }
 
-static void cmd_start(quectel_t *q, uint8_t id)
+static void cmd_start(quectel_t *q, unsigned id)
 {
     quectel_at_t *e = &q->at;
     const char *f = fmt(id);
@@ -706,7 +706,7 @@ static void cmd_start(quectel_t *q, uint8_t id)
     uint16_t len = 0;
     uint32_t t = ((fl & S_LONG) != 0u) ? q->cfg->cfun_timeout_ms : q->cfg->cmd_timeout_ms;
     ota_sb_t sb;
-    q->step = id;
+    q->step = (uint8_t)id;
     ota_sb_init(&sb, e->cmd, sizeof e->cmd);
     ota_sb_str(&sb, "AT");
     for (; *f != '\0'; f++) {
@@ -742,7 +742,7 @@ NOINLINE static void pulse(quectel_t *q, uint8_t pin, uint32_t ms)
 }
 
 /* Steps without a command: pins and waits. */
-static void pseudo(quectel_t *q, uint8_t id)
+static void pseudo(quectel_t *q, unsigned id)
 {
     const quectel_gpio_t *g = &q->cfg->gpio;
     switch (id) {
@@ -777,7 +777,7 @@ static void pseudo(quectel_t *q, uint8_t id)
     advance(q);
 }
 
-static void step_run(quectel_t *q, uint8_t id)
+static void step_run(quectel_t *q, unsigned id)
 {
     if (id == ST_QITEM) {
         id = (uint8_t)(ST_SUB - KIND_SUB + (q->txq[0] & 3u)); /* ST_SUB or ST_PUB */
@@ -817,7 +817,7 @@ static void step_run(quectel_t *q, uint8_t id)
 /* Step results                                                             */
 /* ------------------------------------------------------------------------ */
 
-static void async_arm(quectel_t *q, uint8_t id)
+static void async_arm(quectel_t *q, unsigned id)
 {
     uint32_t t = q->cfg->mqtt_timeout_ms;
     if (id == ST_OPEN) {
@@ -825,12 +825,12 @@ static void async_arm(quectel_t *q, uint8_t id)
     } else if (id == ST_DISC || id == ST_CLOSE) {
         t = q->cfg->cmd_timeout_ms;
     }
-    q->async = id;
+    q->async = (uint8_t)id;
     q->async_deadline = q->now + t;
 }
 
 /* A queued item was refused with ERROR: retry it once, then drop it. */
-static void item_error(quectel_t *q, uint8_t id)
+static void item_error(quectel_t *q, unsigned id)
 {
     uint8_t *h = q->txq;
     if (id == ST_PUB && (q->feat & F_PUBEX) != 0u) {
@@ -847,7 +847,7 @@ static void item_error(quectel_t *q, uint8_t id)
     }
 }
 
-static void step_ok(quectel_t *q, uint8_t id)
+static void step_ok(quectel_t *q, unsigned id)
 {
     switch (id) {
     case ST_PROBE: /* the module is on */
@@ -888,7 +888,7 @@ static void step_ok(quectel_t *q, uint8_t id)
 
 }
 
-static void step_error(quectel_t *q, uint8_t id)
+static void step_error(quectel_t *q, unsigned id)
 {
     q->st.last_cme = q->at.cme;
     if (id == ST_PROBE) { /* an answer, even ERROR, means the module is on */
@@ -912,7 +912,7 @@ static void step_error(quectel_t *q, uint8_t id)
 }
 
 /* No answer in time. */
-static void step_silent(quectel_t *q, uint8_t id)
+static void step_silent(quectel_t *q, unsigned id)
 {
     if (id == ST_PROBE && ++q->tries < 3u) {
         return; /* ask again: a sleeping UART may lose the first AT */
@@ -925,9 +925,9 @@ static void step_silent(quectel_t *q, uint8_t id)
     fail(q, (script_end(q) == E_BOOT) ? QUECTEL_REC_POWER : QUECTEL_REC_NONE);
 }
 
-static void step_done(quectel_t *q, uint8_t res)
+static void step_done(quectel_t *q, unsigned res)
 {
-    uint8_t id = q->step;
+    unsigned id = q->step;
     q->step = 0;
     if (id == ST_WAKE) {
         q->tries++;
@@ -957,7 +957,7 @@ static void step_done(quectel_t *q, uint8_t res)
     }
 }
 
-static void async_result(quectel_t *q, uint8_t id, int32_t res, int32_t ret)
+static void async_result(quectel_t *q, unsigned id, int32_t res, int32_t ret)
 {
     switch (id) {
     case ST_OPEN:
@@ -999,7 +999,7 @@ static void async_result(quectel_t *q, uint8_t id, int32_t res, int32_t ret)
 
 static void async_timeout(quectel_t *q)
 {
-    uint8_t id = q->async;
+    unsigned id = q->async;
     q->async = 0;
     q->st.timeouts++;
     if ((k_step[id] & S_OPT) != 0u) {
@@ -1149,7 +1149,7 @@ static void take_imei(quectel_t *q, const char *p)
 /* +QMTxxx: <id>,[<msgid>,]<result>[,<value>] for the awaited step. */
 static bool async_line(quectel_t *q, unsigned kind, const int32_t *v, unsigned got)
 {
-    uint8_t id = (uint8_t)((kind == L_PUBEX) ? ST_PUB : ST_OPEN + kind);
+    unsigned id = (uint8_t)((kind == L_PUBEX) ? ST_PUB : ST_OPEN + kind);
     unsigned item = (id == ST_SUB || id == ST_PUB) ? 1u : 0u;
     if (id != q->async || got < 2u + item || (item != 0u && v[1] != (int32_t)q->msgid)) {
         return false;
@@ -1595,7 +1595,7 @@ void quectel_modem(quectel_t *q, ota_modem_t *m)
 
 quectel_state_t quectel_state(const quectel_t *q)
 {
-    uint8_t e;
+    unsigned e;
     if (q == NULL || q->cfg == NULL) {
         return QUECTEL_ST_OFF;
     }
