@@ -734,11 +734,12 @@ static void cmd_start(quectel_t *q, unsigned id)
     quectel_at_start(e, t, mode, r + QHDR + r[1], len, tail);
 }
 
-NOINLINE static void pulse(quectel_t *q, uint8_t pin, uint32_t ms)
+/* Assert a pin for ds tenths of a second. */
+static void pulse(quectel_t *q, uint8_t pin, unsigned ds)
 {
     q->pins = pin;
     pins(q, true);
-    wait(q, ms);
+    wait(q, 100u * ds);
 }
 
 /* Steps without a command: pins and waits. */
@@ -748,7 +749,7 @@ static void pseudo(quectel_t *q, unsigned id)
     switch (id) {
     case ST_PWRON:
         if (g->pwrkey != NULL) {
-            pulse(q, PIN_PWRKEY, 700u);
+            pulse(q, PIN_PWRKEY, 7u);
             return;
         }
         break;
@@ -757,9 +758,9 @@ static void pseudo(quectel_t *q, unsigned id)
         break;
     case ST_PWROFF:
         if (g->reset != NULL) {
-            pulse(q, PIN_RESET, 300u);
+            pulse(q, PIN_RESET, 3u);
         } else if (g->pwrkey != NULL) {
-            pulse(q, PIN_PWRKEY, 800u);
+            pulse(q, PIN_PWRKEY, 8u);
         } else {
             cmd_start(q, ST_RESET);
         }
@@ -769,7 +770,8 @@ static void pseudo(quectel_t *q, unsigned id)
         break;
     default: /* ST_EINT */
         if (g->psm_eint != NULL) {
-            pulse(q, PIN_EINT, 300u);
+            pulse(q, PIN_EINT, 3u);
+
             return;
         }
         break;
