@@ -131,7 +131,6 @@ static void line_byte(quectel_at_t *e, uint8_t b)
         e->deadline = e->now + e->prompt_delay_ms;
         return;
     }
-
     if (e->line_len >= LINE_CAP - 1u) {
         e->st->rx_overflows++;
         e->rx_mode = AT_RX_SKIP;
@@ -262,7 +261,6 @@ void quectel_at_rx(quectel_at_t *e, const uint8_t *b, size_t n)
             }
             break;
         case AT_RX_RAW:
-
             raw_byte(e, b[i]);
             break;
         case AT_RX_HEX:

@@ -457,7 +457,6 @@ static void fail(quectel_t *q, unsigned min)
         q->st.max_recovery = (uint8_t)r;
     }
     if (r == (unsigned)QUECTEL_REC_POWER) {
-
         d = q->power_backoff;
         q->power_backoff = capped(q, q->power_backoff * 2u);
     } else {
@@ -724,7 +723,6 @@ static void cmd_start(quectel_t *q, unsigned id)
     if (id == ST_PUB) {
         bool hex = (q->feat & F_HEX) != 0u;
         len = plen;
-
         e->prompt_delay_ms = is_bc(q) ? 500u : 0u; /* BC660K: wait after '>' */
         ota_sb_str(&sb, hex ? ",\"" : "\r");
         mode = hex ? AT_DATA_HEX : AT_DATA_PROMPT;
@@ -771,7 +769,6 @@ static void pseudo(quectel_t *q, unsigned id)
     default: /* ST_EINT */
         if (g->psm_eint != NULL) {
             pulse(q, PIN_EINT, 3u);
-
             return;
         }
         break;
@@ -788,7 +785,6 @@ static void step_run(quectel_t *q, unsigned id)
             q->msgid = 1;
         }
         if ((q->txq[0] & 0x0Cu) == 0u && id == ST_PUB) {
-
             q->msgid = 0; /* QoS 0 publishes carry message id 0 */
         }
     }
@@ -1104,7 +1100,6 @@ static void recv_line(quectel_t *q, const char *l, size_t n, const int32_t *v, u
     }
     /* No length: the payload is the rest of the line (text only). */
     n = strlen(f3);
-
     if (n >= 2u && f3[0] == '"' && f3[n - 1u] == '"') {
         f3++;
         n -= 2u;
@@ -1463,7 +1458,6 @@ static int tp_connect(void *ctx, const ota_mqtt_conn_t *conn, ota_msg_cb_t on_ms
     q->on_msg = on_msg;
     q->msg_arg = arg;
     q->want = W_NET | W_MQTT; /* (no W_OFF, no W_SLEEP) */
-
     if (q->k[K_CONN] != 0u) {
         q->link = (uint8_t)OTA_LINK_UP;
     } else {
