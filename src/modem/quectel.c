@@ -369,12 +369,12 @@ static void q_pop(quectel_t *q)
     (void)memmove(q->txq, q->txq + n, q->txq_len);
 }
 
-static int q_push(quectel_t *q, uint8_t kind, const char *topic, const uint8_t *pay, size_t plen,
-                  uint8_t qos)
+/* h: the record's first byte, kind | qos << 2 (a QoS above 2 is refused). */
+static int q_push(quectel_t *q, const char *topic, const uint8_t *pay, size_t plen, unsigned h)
 {
     size_t tlen;
     uint8_t *r;
-    if (topic == NULL || (pay == NULL && plen != 0u) || qos > 2u) {
+    if (topic == NULL || (pay == NULL && plen != 0u) || h > (KIND_PUB | 2u << 2)) {
         return OTA_ERR_PARAM;
     }
     if (q->link != (uint8_t)OTA_LINK_UP) {
@@ -388,7 +388,7 @@ static int q_push(quectel_t *q, uint8_t kind, const char *topic, const uint8_t *
         return OTA_ERR_NOSPACE;
     }
     r = q->txq + q->txq_len;
-    r[0] = (uint8_t)(kind | (uint8_t)(qos << 2));
+    r[0] = (uint8_t)h;
     r[1] = (uint8_t)tlen;
     r[2] = (uint8_t)(plen & 0xFFu);
     r[3] = (uint8_t)(plen >> 8);
@@ -1475,12 +1475,13 @@ static ota_link_state_t tp_state(void *ctx)
 
 static int tp_subscribe(void *ctx, const char *filter, uint8_t qos)
 {
-    return q_push(touch(ctx), KIND_SUB, filter, NULL, 0u, qos);
+    return q_push(touch(ctx), filter, NULL, 0u, KIND_SUB | (unsigned)qos << 2);
 }
 
 static int tp_publish(void *ctx, const char *topic, const uint8_t *payload, size_t len, uint8_t qos)
 {
-    return q_push(touch(ctx), KIND_PUB, topic, payload, len, qos);
+    return q_push(touch(ctx), topic, payload, len, KIND_PUB | (unsigned)qos << 2);
+
 }
 
 static void tp_disconnect(void *ctx)
