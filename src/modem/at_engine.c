@@ -19,7 +19,6 @@ static bool due(uint32_t now, uint32_t t)
 bool quectel_at_busy(const quectel_at_t *e)
 {
     return (unsigned)e->state - AT_SEND < (unsigned)(AT_DONE - AT_SEND);
-
 }
 
 void quectel_at_abort(quectel_at_t *e)
@@ -94,7 +93,6 @@ static int final_result(quectel_at_t *e, const char *l)
     return (i == 0u) ? AT_OK : AT_ERROR;
 }
 
-
 static void line_end(quectel_at_t *e)
 {
     size_t n = e->line_len;
@@ -112,7 +110,6 @@ static void line_end(quectel_at_t *e)
     }
     quectel_on_line(e->owner, e->line, n);
 }
-
 
 static void line_byte(quectel_at_t *e, uint8_t b)
 {

@@ -107,7 +107,6 @@ bool quectel_at_busy(const quectel_at_t *e);
 unsigned quectel_at_match(const char *s, const char *list, const char **end);
 
 /* Decimal number at *p (optional '-'), skipping leading blanks and one
-
  * opening quote; *p is moved past it. Returns the value (saturated), and
  * sets *ok when at least one digit was read. */
 int32_t quectel_at_num(const char **p, bool *ok);

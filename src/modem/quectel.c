@@ -1049,8 +1049,6 @@ void quectel_on_payload(void *owner, const char *hdr, size_t hlen, const uint8_t
     q->on_msg(q->msg_arg, t + 1, (size_t)(end - t - 1), pay, len);
 }
 
-
-
 /* At each ',' of a "+..." line: switch to a raw or hex payload read. */
 void quectel_on_field(void *owner, const char *line, size_t len)
 {
@@ -1348,7 +1346,6 @@ ota_status_t quectel_poll(quectel_t *q, uint32_t now_ms)
     q->kick = 1;
     return rc;
 }
-
 
 bool quectel_next_deadline(const quectel_t *q, uint32_t *at)
 {
