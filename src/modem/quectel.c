@@ -81,7 +81,7 @@ enum {
 #define S_LONG 0x02u /* cfun_timeout */
 #define SK(i) ((i) << 4)
 
-/* Skip conditions (q->cond; a step is skipped when q->cond & k_skip[id]). */
+/* Skip conditions (q->cond; a step is skipped when q->cond & k_skip[k_step[id] >> 4]). */
 #define C_BG 0x01u     /* dialect BG95 (= QUECTEL_BG95): skip BC660K-only steps */
 #define C_BC 0x02u     /* dialect BC660K (= QUECTEL_BC660K): skip BG95-only steps */
 #define C_DIALECT (C_BG | C_BC)
@@ -115,7 +115,7 @@ enum {
 
 /* Command text after "AT" of each step, in step order, NUL-separated. */
 static const char k_fmt[] =
-    "\0"             /* END */
+    "\0"             /* NONE */
     "\0\0\0"         /* AT, PROBE, WAKE */
     "\0\0\0\0\0"     /* PWRON, WAITRDY, PWROFF, SETTLE, EINT */
     "E0\0"
