@@ -222,8 +222,6 @@ typedef struct {
     uint8_t rx_mode;
     uint8_t rx_quote;
     uint8_t raw_last;
-    uint8_t hex_nib;
-    uint8_t hex_hi;
     uint8_t hex_bad;
     uint8_t state;
     uint8_t result;
@@ -238,7 +236,7 @@ typedef struct {
     uint32_t timeout;
     uint32_t prompt_delay_ms; /* wait after '>' before the data (BC660K: 500) */
     uint32_t raw_need;        /* RAW: bytes to read; HEX: length field */
-    uint32_t raw_got;         /* RAW: bytes read; HEX: bytes decoded */
+    uint32_t raw_got;         /* RAW: bytes read; HEX: hex digits decoded */
     uint32_t hex_dec;
     uint32_t rx_until;        /* RAW/HEX/SKIP: give up if nothing arrives by then */
     int32_t cme;
@@ -259,12 +257,9 @@ typedef struct {
  */
 typedef struct {
     /** @cond PRIVATE */
-    uint8_t dialect;
     uint8_t want;
     uint8_t link;
-    uint8_t script;
     uint8_t pc;
-    uint8_t saved_script;
     uint8_t saved_pc;
     uint8_t step;
     uint8_t async;
@@ -277,8 +272,9 @@ typedef struct {
     uint8_t cond;
     uint8_t idx;
     int8_t rssi;
-    uint16_t flags;
-    uint16_t feat;
+    uint8_t k[9];
+    uint8_t feat;
+    uint8_t kick;
     uint16_t msgid;
     uint16_t txq_len;
     quectel_stats_t st;

@@ -18,7 +18,7 @@ static bool due(uint32_t now, uint32_t t)
 
 bool quectel_at_busy(const quectel_at_t *e)
 {
-    return (uint8_t)(e->state - AT_SEND) < (uint8_t)(AT_DONE - AT_SEND);
+    return (unsigned)e->state - AT_SEND < (unsigned)(AT_DONE - AT_SEND);
 }
 
 void quectel_at_abort(quectel_at_t *e)
@@ -66,23 +66,31 @@ int32_t quectel_at_num(const char **p, bool *ok)
 /* Receive                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* OK / ERROR / +CME ERROR: n / +CMS ERROR: n / SEND FAIL -> result, or -1. */
+unsigned quectel_at_match(const char *s, const char *list, const char **end)
+{
+    unsigned i = 0;
+    size_t n;
+    while ((n = strlen(list)) != 0u && strncmp(s, list, n) != 0) {
+        list += n + 1u;
+        i++;
+    }
+    *end = s + n;
+    return i;
+}
+
+/* OK / ERROR / SEND FAIL / +CME ERROR: n / +CMS ERROR: n -> result, or -1.
+ * The first three are whole lines, the last two prefixes. */
 static int final_result(quectel_at_t *e, const char *l)
 {
+    static const char k_final[] = "OK\0ERROR\0SEND FAIL\0+CME ERROR:\0+CMS ERROR:\0";
+    const char *p;
     bool ok;
-    if (strcmp(l, "OK") == 0) {
-        return AT_OK;
+    unsigned i = quectel_at_match(l, k_final, &p);
+    if (i >= 5u || (i < 3u && *p != '\0')) {
+        return -1;
     }
-    if (strcmp(l, "ERROR") == 0 || strcmp(l, "SEND FAIL") == 0) {
-        e->cme = -1;
-        return AT_ERROR;
-    }
-    if (strncmp(l, "+CME ERROR:", 11) == 0 || strncmp(l, "+CMS ERROR:", 11) == 0) {
-        const char *p = l + 11;
-        e->cme = quectel_at_num(&p, &ok);
-        return AT_ERROR;
-    }
-    return -1;
+    e->cme = (i == 0u) ? 0 : ((i < 3u) ? -1 : quectel_at_num(&p, &ok));
+    return (i == 0u) ? AT_OK : AT_ERROR;
 }
 
 static void line_end(quectel_at_t *e)
@@ -103,17 +111,6 @@ static void line_end(quectel_at_t *e)
     quectel_on_line(e->owner, e->line, n);
 }
 
-static void prompt(quectel_at_t *e)
-{
-    if (e->prompt_delay_ms != 0u) {
-        e->state = AT_DELAY;
-        e->deadline = e->now + e->prompt_delay_ms;
-        return;
-    }
-    e->state = AT_DATA;
-    e->deadline = e->now + e->timeout;
-}
-
 static void line_byte(quectel_at_t *e, uint8_t b)
 {
     if (b == '\r' || b == '\n') {
@@ -126,7 +123,9 @@ static void line_byte(quectel_at_t *e, uint8_t b)
         return;
     }
     if (e->line_len == 0u && b == '>' && e->state == AT_PROMPT) {
-        prompt(e);
+        /* the data goes out once the delay (which may be 0) is over */
+        e->state = AT_DELAY;
+        e->deadline = e->now + e->prompt_delay_ms;
         return;
     }
     if (e->line_len >= LINE_CAP - 1u) {
@@ -142,7 +141,7 @@ static void line_byte(quectel_at_t *e, uint8_t b)
     }
 }
 
-static void payload_end(quectel_at_t *e, const uint8_t *p, size_t len, bool ok)
+NOINLINE static void payload_end(quectel_at_t *e, const uint8_t *p, size_t len, bool ok)
 {
     e->rx_mode = AT_RX_LINE;
     quectel_on_payload(e->owner, e->line, e->line_len, p, len, ok);
@@ -151,7 +150,7 @@ static void payload_end(quectel_at_t *e, const uint8_t *p, size_t len, bool ok)
 
 void quectel_at_raw(quectel_at_t *e, uint32_t n)
 {
-    e->rx_mode = AT_RX_RAW0;
+    e->rx_mode = AT_RX_RAW;
     /* Room for the two quotes of a quoted payload: raw_need + 2 never wraps
      * (such a length is far beyond the payload buffer: read and dropped). */
     e->raw_need = (n > UINT32_MAX - 2u) ? UINT32_MAX - 2u : n;
@@ -174,8 +173,7 @@ static void raw_end(quectel_at_t *e)
 
 static void raw_byte(quectel_at_t *e, uint8_t b)
 {
-    if (e->rx_mode == AT_RX_RAW0) {
-        e->rx_mode = AT_RX_RAW;
+    if (e->raw_got == 0u) { /* the first byte: a quote, or an empty payload */
         if (b == '"') {
             e->rx_quote = 1;
             e->raw_need += 2u;
@@ -198,18 +196,17 @@ static void raw_byte(quectel_at_t *e, uint8_t b)
 void quectel_at_hex(quectel_at_t *e)
 {
     e->rx_mode = AT_RX_HEX;
-    e->raw_got = 0; /* decoded bytes */
+    e->raw_got = 0;  /* hex digits decoded */
     e->raw_need = 0; /* length field (0: none seen) */
     e->hex_dec = 0;
-    e->hex_nib = 0;
     e->hex_bad = 0;
 }
 
 static void hex_end(quectel_at_t *e)
 {
-    uint32_t n = e->raw_got;
+    uint32_t n = e->raw_got / 2u;
     uint32_t want = e->raw_need;
-    bool ok = e->hex_bad == 0u && e->hex_nib == 0u && n <= PAY_CAP;
+    bool ok = e->hex_bad == 0u && (e->raw_got & 1u) == 0u && n <= PAY_CAP;
     /* The length field may count bytes or hex digits: accept either. */
     if (want != 0u && want != n && want != 2u * n) {
         ok = false;
@@ -219,6 +216,7 @@ static void hex_end(quectel_at_t *e)
 
 static void hex_byte(quectel_at_t *e, uint8_t b)
 {
+    uint32_t i = e->raw_got / 2u;
     int v;
     if (b == '\r' || b == '\n') {
         hex_end(e);
@@ -230,7 +228,6 @@ static void hex_byte(quectel_at_t *e, uint8_t b)
     if (b == ',') { /* what came before was the length field */
         e->raw_need = e->hex_dec;
         e->raw_got = 0;
-        e->hex_nib = 0;
         e->hex_bad = 0;
         return;
     }
@@ -242,14 +239,8 @@ static void hex_byte(quectel_at_t *e, uint8_t b)
         e->hex_bad = 1;
         return;
     }
-    if (e->hex_nib == 0u) {
-        e->hex_hi = (uint8_t)v;
-        e->hex_nib = 1;
-        return;
-    }
-    e->hex_nib = 0;
-    if (e->raw_got < PAY_CAP) {
-        e->pay[e->raw_got] = (uint8_t)((e->hex_hi << 4) | (uint8_t)v);
+    if (i < PAY_CAP) { /* the second digit of a byte shifts the first one up */
+        e->pay[i] = (uint8_t)(((uint32_t)e->pay[i] << 4) | (uint32_t)v);
     }
     e->raw_got++;
 }
@@ -266,7 +257,6 @@ void quectel_at_rx(quectel_at_t *e, const uint8_t *b, size_t n)
                 e->st->resyncs++;
             }
             break;
-        case AT_RX_RAW0:
         case AT_RX_RAW:
             raw_byte(e, b[i]);
             break;
@@ -301,7 +291,7 @@ void quectel_at_start(quectel_at_t *e, uint32_t timeout_ms, uint8_t data_mode, c
 }
 
 /* The byte at position p of command + data (raw or hex) + tail. */
-static uint8_t tx_at(const quectel_at_t *e, uint32_t p)
+NOINLINE static uint8_t tx_at(const quectel_at_t *e, uint32_t p)
 {
     uint32_t dl;
     if (p < e->cmd_len) {

@@ -42,6 +42,14 @@
 
 #include "cellota/quectel.h"
 
+/* Keeps a function out of line where GCC would copy it into several
+ * callers (smaller on Cortex-M0+). */
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
 /* Command states (quectel_at_t::state). */
 enum {
     AT_IDLE = 0,
@@ -64,13 +72,14 @@ enum {
 };
 
 /* Receive modes (quectel_at_t::rx_mode). */
-enum { AT_RX_LINE = 0, AT_RX_SKIP, AT_RX_RAW0, AT_RX_RAW, AT_RX_HEX };
+enum { AT_RX_LINE = 0, AT_RX_SKIP, AT_RX_RAW, AT_RX_HEX };
 
 /* Feed received bytes. */
 void quectel_at_rx(quectel_at_t *e, const uint8_t *b, size_t n);
 
-/* Start a command. The command text is e->cmd[0..e->cmd_len) and must end
- * with CR unless data follows inline (AT_DATA_HEX, then the tail ends it).
+/* Start a command. The command text is e->cmd[0..e->cmd_len); the command
+ * line ends with a CR, in the text (AT_DATA_PROMPT: before the '>') or in the
+ * tail.
  * data/len: payload for AT_DATA_PROMPT / AT_DATA_HEX (must stay valid until
  * the command is done); tail: bytes sent after it (NUL-terminated, may be ""). */
 void quectel_at_start(quectel_at_t *e, uint32_t timeout_ms, uint8_t data_mode, const uint8_t *data,
@@ -92,6 +101,10 @@ void quectel_at_hex(quectel_at_t *e);
 
 /* True while a command is in flight (not IDLE, not DONE). */
 bool quectel_at_busy(const quectel_at_t *e);
+
+/* Index of the first entry of list (NUL-separated, ended by an empty one)
+ * that s starts with, or the number of entries; *end: s after it. */
+unsigned quectel_at_match(const char *s, const char *list, const char **end);
 
 /* Decimal number at *p (optional '-'), skipping leading blanks and one
  * opening quote; *p is moved past it. Returns the value (saturated), and

@@ -3,13 +3,14 @@
  * asynchronous MQTT results, URCs, the recovery ladder, and the transport
  * and modem interfaces. The byte-level work is in at_engine.c.
  *
- * Model: the driver keeps what it knows about the module (K_* flags: alive,
+ * Model: the driver keeps what it knows about the module (q->k[K_*]: alive,
  * configured, registered, MQTT open/connected, sleep enabled) and what the
  * application wants (W_* flags). When nothing runs, choose() starts the
  * script that brings the first missing piece; a module restart or a
  * recovery rung only clears knowledge, and the same logic re-applies
- * everything. A script is a string of step ids in k_sc[]; q->pc points at
- * the current step.
+ * everything. A script is a string of step ids in k_sc[] ended by an end
+ * code that names it; q->pc points at the current step. What a step sends,
+ * and how its result is taken, is in k_fmt[] and k_step[] (by step id).
  */
 #include "cellota/quectel.h"
 
@@ -18,18 +19,17 @@
 #include "../ota_fmt.h"
 #include "at_engine.h"
 
-/* What the driver knows about the module (q->flags). */
-#define K_ALIVE 0x0001u  /* answered since it last started */
-#define K_INIT 0x0002u   /* start-up configuration applied */
-#define K_ATT 0x0004u    /* registered */
-#define K_OPEN 0x0008u   /* MQTT client opened */
-#define K_CONN 0x0010u   /* MQTT client connected */
-#define K_SCLK 0x0020u   /* AT+QSCLK=1 applied */
-#define K_BOOTED 0x0040u /* RDY seen, APP RDY may follow */
-#define K_WAIT 0x0080u   /* wait_until is armed */
-#define K_WOKE 0x0100u   /* wake-up AT done before the next command */
-#define K_KICK 0x0200u   /* work to do now */
-#define K_LOST (K_ALIVE | K_INIT | K_ATT | K_OPEN | K_CONN | K_SCLK | K_BOOTED)
+/* What the driver knows about the module: q->k[K_*] (0 or 1). */
+#define K_ALIVE 0u  /* answered since it last started */
+#define K_INIT 1u   /* start-up configuration applied */
+#define K_ATT 2u    /* registered */
+#define K_OPEN 3u   /* MQTT client opened */
+#define K_CONN 4u   /* MQTT client connected */
+#define K_SCLK 5u   /* AT+QSCLK=1 applied */
+#define K_BOOTED 6u /* RDY seen, APP RDY may follow */
+#define K_LOST 7u   /* how many of the above: what a module restart loses */
+#define K_WAIT 7u   /* wait_until is armed */
+#define K_WOKE 8u   /* wake-up AT done before the next command */
 
 /* What is wanted (q->want). */
 #define W_NET 0x01u
@@ -38,13 +38,13 @@
 #define W_SLEEP 0x08u
 
 /* Features and modes (q->feat). */
-#define F_SAW_RECV 0x0002u /* AT+QMTCFG=? lists "recv/mode" */
-#define F_SAW_DF 0x0004u   /* AT+QMTCFG=? lists "dataformat" */
-#define F_PUBEX 0x0008u    /* AT+QMTPUBEX takes a length */
-#define F_RX_LEN 0x0020u   /* +QMTRECV carries the payload length */
-#define F_HEX 0x0040u      /* dataformat hex both ways */
-#define F_HEX2 0x0080u     /* hex publish length counts digits */
-#define F_NOQRECV 0x0100u  /* AT+QMTRECV? not supported */
+#define F_PUBEX 0x01u    /* AT+QMTPUBEX takes a length */
+#define F_RX_LEN 0x02u   /* +QMTRECV carries the payload length */
+#define F_HEX 0x04u      /* dataformat hex both ways */
+#define F_HEX2 0x08u     /* hex publish length counts digits */
+#define F_NOQRECV 0x10u  /* AT+QMTRECV? not supported */
+#define F_SAW_RECV 0x20u /* AT+QMTCFG=? lists "recv/mode" (= C_NORECV) */
+#define F_SAW_DF 0x80u   /* AT+QMTCFG=? lists "dataformat" (= C_NODF) */
 #define F_MODES (F_RX_LEN | F_HEX)
 
 #define PIN_PWRKEY 1u
@@ -61,27 +61,30 @@
 
 /* Step ids. */
 enum {
-    ST_END = 0,
+    ST_NONE = 0, /* no step */
     ST_AT, ST_PROBE, ST_WAKE,
     ST_PWRON, ST_WAITRDY, ST_PWROFF, ST_SETTLE, ST_EINT,
     ST_E0, ST_ATI, ST_CMEE, ST_URCPORT, ST_GSN, ST_CGSN, ST_CFGTEST, ST_PUBEXTEST,
     ST_SCLK0, ST_SCLK1, ST_APN_BG, ST_APN_BC,
     ST_CFUN1, ST_CFUN0, ST_CEREG, ST_CSQ,
-    ST_VER, ST_KA, ST_SESS, ST_RECV1, ST_RECV0, ST_DF, ST_SRL, ST_OPEN, ST_CONN,
-    ST_DISC, ST_CLOSE, ST_QPOWD, ST_RESET,
-    ST_QITEM, ST_SUB, ST_PUB, ST_READ, ST_RECVQ
+    ST_VER, ST_KA, ST_SESS, ST_RECV1, ST_RECV0, ST_DF, ST_SRL,
+    ST_QPOWD, ST_RESET, ST_QITEM,
+    ST_OPEN, ST_CONN, ST_DISC, ST_CLOSE, ST_SUB, ST_PUB, /* in the order of k_lines */
+    ST_READ, ST_RECVQ
 };
 
-/* Step flags (k_flags). */
-#define S_OPT 0x01u    /* an ERROR answer is accepted */
-#define S_HOLD 0x02u   /* the script waits for the asynchronous result */
-#define S_LONG 0x04u   /* cfun_timeout */
-#define S_SHORT 0x08u  /* 1 s */
-#define S_PSEUDO 0x10u /* pins or waits, no command */
+/* Step flags (k_step, low bits; the high nibble is the step's skip
+ * condition, an index in k_skip). By step id: AT .. WAKE time out after
+ * 1 s, PWRON .. EINT are pins and waits (no command), and the script waits
+ * for the asynchronous result of OPEN .. CLOSE. */
+#define S_OPT 0x01u  /* an ERROR answer is accepted */
+#define S_LONG 0x02u /* cfun_timeout */
+#define SK(i) ((i) << 4)
 
-/* Skip conditions (q->cond; a step is skipped when q->cond & k_skip[id]). */
-#define C_BC 0x01u     /* dialect BC660K: skip BG95-only steps */
-#define C_BG 0x02u     /* dialect BG95: skip BC660K-only steps */
+/* Skip conditions (q->cond; a step is skipped when q->cond & k_skip[k_step[id] >> 4]). */
+#define C_BG 0x01u     /* dialect BG95 (= QUECTEL_BG95): skip BC660K-only steps */
+#define C_BC 0x02u     /* dialect BC660K (= QUECTEL_BC660K): skip BG95-only steps */
+#define C_DIALECT (C_BG | C_BC)
 #define C_FIXED 0x04u  /* dialect configured: no ATI */
 #define C_IMEI 0x08u   /* IMEI known */
 #define C_NOAPN 0x10u  /* no APN configured */
@@ -91,12 +94,28 @@ enum {
 #define BG_ONLY C_BC
 #define BC_ONLY C_BG
 
-/* Command text after "AT" of each step, in step order, NUL-separated.
- * %i client, %k keepalive, %h host, %p port, %c client id, %u ,"user","pass",
- * %a APN, %m msg id, %q QoS, %t topic, %l length, %s slot, %x "EX" (PUBEX),
- * %C +QMTCFG=", %v MQTT version (BG95 4, BC660K 1) */
+/* Field codes in the command texts (one byte each, below ' '); octal
+ * escapes of three digits, so that the text after them cannot extend them. */
+#define F_QMT "\001"   /* +QMT */
+#define F_CFG "\002"   /* +QMTCFG=" */
+#define F_IDX "\003"   /* client index */
+#define F_VER "\004"   /* MQTT version (BG95 4, BC660K 1) */
+#define F_KA "\005"    /* keepalive */
+#define F_PORT "\006"  /* port */
+#define F_MSGID "\007" /* message id */
+#define F_SLOT "\010"  /* receive slot */
+#define F_QOS "\011"   /* QoS of the queued item */
+#define F_LEN "\012"   /* payload length of the queued item */
+#define F_HOST "\013"  /* host */
+#define F_CID "\014"   /* client id */
+#define F_APN "\015"   /* APN */
+#define F_TOPIC "\016" /* topic of the queued item */
+#define F_AUTH "\017"  /* ,"user","password" when given */
+#define F_EX "\020"    /* "EX" when AT+QMTPUBEX takes a length */
+
+/* Command text after "AT" of each step, in step order, NUL-separated. */
 static const char k_fmt[] =
-    "\0"             /* END */
+    "\0"             /* NONE */
     "\0\0\0"         /* AT, PROBE, WAKE */
     "\0\0\0\0\0"     /* PWRON, WAITRDY, PWROFF, SETTLE, EINT */
     "E0\0"
@@ -105,67 +124,78 @@ static const char k_fmt[] =
     "+QURCCFG=\"urcport\",\"uart1\"\0"
     "+GSN\0"
     "+CGSN=1\0"
-    "+QMTCFG=?\0"
-    "+QMTPUBEX=?\0"
+    F_QMT "CFG=?\0"
+    F_QMT "PUBEX=?\0"
     "+QSCLK=0\0"
     "+QSCLK=1\0"
-    "+QICSGP=1,1,\"%a\"\0"
-    "+QCGDEFCONT=\"IP\",\"%a\"\0"
+    "+QICSGP=1,1,\"" F_APN "\"\0"
+    "+QCGDEFCONT=\"IP\",\"" F_APN "\"\0"
     "+CFUN=1\0"
     "+CFUN=0\0"
     "+CEREG?\0"
     "+CSQ\0"
-    "%Cversion\",%i,%v\0"
-    "%Ckeepalive\",%i,%k\0"
-    "%Csession\",%i,1\0"
-    "%Crecv/mode\",%i,1,1\0"
-    "%Crecv/mode\",%i,0,1\0"
-    "%Cdataformat\",%i,1,1\0"
-    "%Cshowrecvlen\",%i,1\0"
-    "+QMTOPEN=%i,\"%h\",%p\0"
-    "+QMTCONN=%i,\"%c\"%u\0"
-    "+QMTDISC=%i\0"
-    "+QMTCLOSE=%i\0"
+    F_CFG "version\"," F_IDX "," F_VER "\0"
+    F_CFG "keepalive\"," F_IDX "," F_KA "\0"
+    F_CFG "session\"," F_IDX ",1\0"
+    F_CFG "recv/mode\"," F_IDX ",1,1\0"
+    F_CFG "recv/mode\"," F_IDX ",0,1\0"
+    F_CFG "dataformat\"," F_IDX ",1,1\0"
+    F_CFG "showrecvlen\"," F_IDX ",1\0"
     "+QPOWD=1\0"
     "+CFUN=1,1\0"
     "\0" /* QITEM */
-    "+QMTSUB=%i,%m,\"%t\",%q\0"
-    "+QMTPUB%x=%i,%m,%q,0,\"%t\",%l\0"
-    "+QMTRECV=%i,%s\0"
-    "+QMTRECV?";
+    F_QMT "OPEN=" F_IDX ",\"" F_HOST "\"," F_PORT "\0"
+    F_QMT "CONN=" F_IDX ",\"" F_CID "\"" F_AUTH "\0"
+    F_QMT "DISC=" F_IDX "\0"
+    F_QMT "CLOSE=" F_IDX "\0"
+    F_QMT "SUB=" F_IDX "," F_MSGID ",\"" F_TOPIC "\"," F_QOS "\0"
+    F_QMT "PUB" F_EX "=" F_IDX "," F_MSGID "," F_QOS ",0,\"" F_TOPIC "\"," F_LEN "\0"
+    F_QMT "RECV=" F_IDX "," F_SLOT "\0"
+    F_QMT "RECV?";
 
-static const uint8_t k_flags[] = {
-    0, S_SHORT, S_SHORT | S_OPT, S_SHORT | S_OPT,         /* END AT PROBE WAKE */
-    S_PSEUDO, S_PSEUDO, S_PSEUDO, S_PSEUDO, S_PSEUDO,     /* pins and waits */
-    0, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT,   /* E0 .. PUBEXTEST */
-    S_OPT, S_OPT, S_OPT, S_OPT,                           /* SCLK0 .. APN_BC */
-    S_LONG, S_LONG | S_OPT, 0, S_OPT,                     /* CFUN1 CFUN0 CEREG CSQ */
-    S_OPT, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT, S_OPT,        /* QMTCFG */
-    S_HOLD, S_HOLD, S_HOLD | S_OPT, S_HOLD | S_OPT,       /* OPEN CONN DISC CLOSE */
-    S_OPT, S_LONG | S_OPT,                                /* QPOWD RESET */
-    0, 0, 0, S_OPT, S_OPT,                                /* QITEM SUB PUB READ RECVQ */
-};
-
+/* Skip conditions, by index. */
 static const uint8_t k_skip[] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, C_FIXED, 0, BG_ONLY, 0, C_IMEI, 0, BG_ONLY,           /* E0 .. PUBEXTEST */
-    0, 0, BG_ONLY | C_NOAPN, BC_ONLY | C_NOAPN,              /* SCLK0 .. APN_BC */
-    0, 0, 0, 0,                                              /* CFUN1 CFUN0 CEREG CSQ */
-    0, 0, 0, BG_ONLY | C_NORECV,                             /* VER KA SESS RECV1 */
-    BG_ONLY | C_NORECV | C_RXBUF, BC_ONLY | C_NODF, BC_ONLY, /* RECV0 DF SRL */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, C_FIXED, BG_ONLY, C_IMEI, BG_ONLY | C_NOAPN, BC_ONLY | C_NOAPN, BG_ONLY | C_NORECV,
+    BG_ONLY | C_NORECV | C_RXBUF, BC_ONLY | C_NODF, BC_ONLY,
 };
 
-/* Scripts: step ids, each script ended by ST_END; a script id is its offset. */
+static const uint8_t k_step[] = {
+    0, 0, S_OPT, S_OPT,                                       /* NONE AT PROBE WAKE */
+    0, 0, 0, 0, 0,                                            /* pins and waits */
+    0, S_OPT | SK(1), S_OPT, S_OPT | SK(2),                   /* E0 ATI CMEE URCPORT */
+    S_OPT, S_OPT | SK(3), S_OPT, S_OPT | SK(2),               /* GSN CGSN CFGTEST PUBEXTEST */
+    S_OPT, S_OPT, S_OPT | SK(4), S_OPT | SK(5),               /* SCLK0 .. APN_BC */
+    S_LONG, S_LONG | S_OPT, 0, S_OPT,                         /* CFUN1 CFUN0 CEREG CSQ */
+    S_OPT, S_OPT, S_OPT, S_OPT | SK(6),                       /* VER KA SESS RECV1 */
+    S_OPT | SK(7), S_OPT | SK(8), S_OPT | SK(9),              /* RECV0 DF SRL */
+    S_OPT, S_LONG | S_OPT, 0,                                 /* QPOWD RESET QITEM */
+    0, 0, S_OPT, S_OPT,                                       /* OPEN CONN DISC CLOSE */
+    0, 0, S_OPT, S_OPT,                                       /* SUB PUB READ RECVQ */
+};
+
+/* Scripts: step ids, each script ended by an end code (E_*, above every
+ * step id) that says which script ended; a script id is its offset. */
+#define E_NONE 0x40u   /* nothing to record */
+#define E_BOOT 0x41u   /* E_BOOT .. E_ATT: in quectel_state_t's order */
+#define E_INIT 0x42u
+#define E_ATT 0x43u
+#define E_MQTT 0x44u
+#define E_CLOSE 0x45u
+#define E_OFF 0x46u
+#define E_PROBE 0x47u  /* E_PROBE and above: recovery scripts */
+#define E_REOPEN 0x48u
+#define E_CFUN 0x49u
+#define E_POWER 0x4Au
+
 #define SC_NONE 0u
 #define SC_BOOT 1u
-#define SC_PROBE (SC_BOOT + 3u)
-#define SC_INIT (SC_BOOT + 5u)
+#define SC_PROBE (SC_BOOT + 5u)
+#define SC_INIT (SC_PROBE + 2u)
 #define SC_ATT (SC_INIT + 12u)
 #define SC_MQTT (SC_ATT + 4u)
 #define SC_CLOSE (SC_MQTT + 10u)
-#define SC_REOPEN (SC_CLOSE + 1u)
-#define SC_OFF (SC_CLOSE + 3u)
+#define SC_REOPEN (SC_CLOSE + 3u)
+#define SC_OFF (SC_REOPEN + 2u)
 #define SC_SLEEP (SC_OFF + 2u)
 #define SC_WAKE (SC_SLEEP + 2u)
 #define SC_QUEUE (SC_WAKE + 3u)
@@ -175,31 +205,39 @@ static const uint8_t k_skip[] = {
 #define SC_POWER (SC_CFUN + 2u)
 
 static const uint8_t k_sc[] = {
-    ST_END,
-    /* SC_BOOT (SC_PROBE = its last step) */
-    ST_PROBE, ST_PWRON, ST_WAITRDY, ST_AT, ST_END,
+    E_NONE,
+    /* SC_BOOT */ ST_PROBE, ST_PWRON, ST_WAITRDY, ST_AT, E_BOOT,
+    /* SC_PROBE */ ST_AT, E_PROBE,
     /* SC_INIT */
     ST_E0, ST_ATI, ST_CMEE, ST_URCPORT, ST_GSN, ST_CGSN, ST_CFGTEST, ST_PUBEXTEST, ST_SCLK0,
-    ST_APN_BG, ST_APN_BC, ST_END,
+    ST_APN_BG, ST_APN_BC, E_INIT,
     /* SC_ATT */
-    ST_CFUN1, ST_CEREG, ST_CSQ, ST_END,
+    ST_CFUN1, ST_CEREG, ST_CSQ, E_ATT,
     /* SC_MQTT */
     ST_VER, ST_KA, ST_SESS, ST_RECV1, ST_RECV0, ST_DF, ST_SRL, ST_OPEN, ST_CONN,
-    ST_END,
-    /* SC_CLOSE (SC_REOPEN = its last step) */
-    ST_DISC, ST_CLOSE, ST_END,
-    /* SC_OFF */ ST_QPOWD, ST_END,
-    /* SC_SLEEP */ ST_SCLK1, ST_END,
-    /* SC_WAKE */ ST_EINT, ST_SCLK0, ST_END,
-    /* SC_QUEUE */ ST_QITEM, ST_END,
-    /* SC_READ */ ST_READ, ST_END,
-    /* SC_CHECK */ ST_RECVQ, ST_END,
-    /* SC_CFUN */ ST_CFUN0, ST_END,
-    /* SC_POWER */ ST_PWROFF, ST_SETTLE, ST_END,
+    E_MQTT,
+    /* SC_CLOSE */ ST_DISC, ST_CLOSE, E_CLOSE,
+    /* SC_REOPEN */ ST_CLOSE, E_REOPEN,
+    /* SC_OFF */ ST_QPOWD, E_OFF,
+    /* SC_SLEEP */ ST_SCLK1, E_NONE,
+    /* SC_WAKE */ ST_EINT, ST_SCLK0, E_NONE,
+    /* SC_QUEUE */ ST_QITEM, E_NONE,
+    /* SC_READ */ ST_READ, E_NONE,
+    /* SC_CHECK */ ST_RECVQ, E_NONE,
+    /* SC_CFUN */ ST_CFUN0, E_CFUN,
+    /* SC_POWER */ ST_PWROFF, ST_SETTLE, E_POWER,
 };
 
-/* Keep the script offsets above in step with the table. */
+/* Keep the script offsets above in step with the table, and the orders the
+ * code relies on: a queued item's kind maps to ST_SUB / ST_PUB, the end
+ * codes E_BOOT .. E_ATT to QUECTEL_ST_BOOTING .. QUECTEL_ST_ATTACHING, one
+ * k_step entry per step. */
 typedef char k_sc_offsets_ok[(sizeof k_sc == SC_POWER + 3u) ? 1 : -1];
+typedef char k_orders_ok[(ST_PUB == ST_SUB + 1 && KIND_PUB == KIND_SUB + 1 &&
+                          E_BOOT - E_NONE == QUECTEL_ST_BOOTING &&
+                          E_ATT - E_NONE == QUECTEL_ST_ATTACHING && sizeof k_step == ST_RECVQ + 1u)
+                             ? 1
+                             : -1];
 
 /* +QMTSTAT <code> -> the rung it calls for (code 5: normal disconnect). */
 static const uint8_t k_stat_rung[8] = {
@@ -216,28 +254,21 @@ static bool due(uint32_t now, uint32_t t)
     return (int32_t)(now - t) >= 0;
 }
 
-static bool prefix(const char *s, const char *p)
-{
-    return strncmp(s, p, strlen(p)) == 0;
-}
-
 static bool is_bc(const quectel_t *q)
 {
     return (q->cond & C_BC) != 0u;
 }
 
+/* The dialect is the C_DIALECT bits of q->cond (0 while unknown). */
 static void set_dialect(quectel_t *q, uint8_t d)
 {
-    q->dialect = d;
-    q->cond &= (uint8_t)~(C_BC | C_BG);
-    if (d != (uint8_t)QUECTEL_AUTO) {
-        q->cond |= (d == (uint8_t)QUECTEL_BC660K) ? C_BC : C_BG;
+    if ((q->cond & C_DIALECT) == 0u) {
+        q->cond |= d;
     }
-    q->at.prompt_delay_ms = (d == (uint8_t)QUECTEL_BC660K) ? 500u : 0u;
 }
 
 /* The command text of a step (after "AT"). */
-static const char *fmt(uint8_t id)
+static const char *fmt(unsigned id)
 {
     const char *p = k_fmt;
     while (id != 0u) {
@@ -253,20 +284,31 @@ static bool recv_check(const quectel_t *q)
     return (q->cond & C_RXBUF) != 0u && (q->feat & F_NOQRECV) == 0u;
 }
 
-static void wait(quectel_t *q, uint32_t ms)
+NOINLINE static void wait(quectel_t *q, uint32_t ms)
 {
     q->wait_until = q->now + ms;
-    q->flags |= K_WAIT;
+    q->k[K_WAIT] = 1;
 }
 
-static void start(quectel_t *q, uint8_t sc)
+static void start(quectel_t *q, unsigned sc)
 {
-    q->script = sc;
-    q->pc = sc;
+    q->pc = (uint8_t)sc;
 }
 
-/* Comma-separated integers after "<prefix>:"; returns how many were read. */
-static unsigned ints(const char *l, int32_t *v, unsigned max)
+/* The end code of the script that runs (E_NONE when none runs). */
+NOINLINE static uint8_t script_end(const quectel_t *q)
+{
+    const uint8_t *p = k_sc + q->pc;
+    while (*p < E_NONE) {
+        p++;
+    }
+    return *p;
+}
+
+/* Comma-separated integers after the ':' of a line that is about our
+ * client (the first integer is its index); returns how many were read, 0
+ * for a line about another client. */
+static unsigned ints(const quectel_t *q, const char *l, int32_t *v, unsigned max)
 {
     const char *p = strchr(l, ':');
     unsigned n = 0;
@@ -274,8 +316,8 @@ static unsigned ints(const char *l, int32_t *v, unsigned max)
     if (p == NULL) {
         return 0;
     }
-    p++;
-    while (n < max) {
+    while (n < max && *p != '\0') {
+        p++; /* the ':' or the ',' */
         v[n] = quectel_at_num(&p, &ok);
         if (!ok) {
             break;
@@ -284,37 +326,34 @@ static unsigned ints(const char *l, int32_t *v, unsigned max)
         while (*p != ',' && *p != '\0') {
             p++;
         }
-        if (*p == '\0') {
-            break;
-        }
-        p++;
     }
-    return n;
+    return (n != 0u && v[0] == (int32_t)q->idx) ? n : 0u;
 }
 
 /* Top-level commas (outside quotes) and quotes of a line. */
-static void count(const char *l, size_t n, unsigned *commas, unsigned *quotes, const char **f3)
+static unsigned count(const char *l, const char **f3)
 {
-    size_t i;
-    *commas = 0;
-    *quotes = 0;
-    for (i = 0; i < n; i++) {
-        if (l[i] == '"') {
-            (*quotes)++;
-        } else if (l[i] == ',' && (*quotes & 1u) == 0u) {
-            (*commas)++;
-            if (*commas == 3u) {
-                *f3 = l + i + 1u;
+    unsigned commas = 0;
+    unsigned quotes = 0;
+    *f3 = NULL;
+    for (; *l != '\0'; l++) {
+        if (*l == '"') {
+            quotes++;
+        } else if (*l == ',' && (quotes & 1u) == 0u) {
+            commas++;
+            if (commas == 3u) {
+                *f3 = l + 1;
             }
         }
     }
+    return commas | (quotes << 8);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Outgoing queue                                                           */
 /* ------------------------------------------------------------------------ */
 
-static uint16_t rec_len(const uint8_t *r)
+NOINLINE static uint16_t rec_len(const uint8_t *r)
 {
     return (uint16_t)(QHDR + r[1] + (uint16_t)(r[2] | (r[3] << 8)));
 }
@@ -330,12 +369,12 @@ static void q_pop(quectel_t *q)
     (void)memmove(q->txq, q->txq + n, q->txq_len);
 }
 
-static int q_push(quectel_t *q, uint8_t kind, const char *topic, const uint8_t *pay, size_t plen,
-                  uint8_t qos)
+/* h: the record's first byte, kind | qos << 2 (a QoS above 2 is refused). */
+static int q_push(quectel_t *q, const char *topic, const uint8_t *pay, size_t plen, unsigned h)
 {
     size_t tlen;
     uint8_t *r;
-    if (topic == NULL || (pay == NULL && plen != 0u) || qos > 2u) {
+    if (topic == NULL || (pay == NULL && plen != 0u) || h > (KIND_PUB | 2u << 2)) {
         return OTA_ERR_PARAM;
     }
     if (q->link != (uint8_t)OTA_LINK_UP) {
@@ -349,7 +388,7 @@ static int q_push(quectel_t *q, uint8_t kind, const char *topic, const uint8_t *
         return OTA_ERR_NOSPACE;
     }
     r = q->txq + q->txq_len;
-    r[0] = (uint8_t)(kind | (uint8_t)(qos << 2));
+    r[0] = (uint8_t)h;
     r[1] = (uint8_t)tlen;
     r[2] = (uint8_t)(plen & 0xFFu);
     r[3] = (uint8_t)(plen >> 8);
@@ -357,8 +396,7 @@ static int q_push(quectel_t *q, uint8_t kind, const char *topic, const uint8_t *
     if (plen != 0u) {
         (void)memcpy(r + QHDR + tlen, pay, plen);
     }
-    q->txq_len = (uint16_t)(q->txq_len + QHDR + tlen + plen);
-    q->flags |= K_KICK;
+    q->txq_len = (uint16_t)(q->txq_len + QHDR + tlen + plen); /* touch() set kick */
     return 0;
 }
 
@@ -372,7 +410,7 @@ static void ok_reset(quectel_t *q)
     q->power_backoff = q->cfg->backoff_ms << 4;
 }
 
-static void link_fail(quectel_t *q)
+NOINLINE static void link_fail(quectel_t *q)
 {
     if ((q->want & W_MQTT) != 0u) {
         q->want &= (uint8_t)~W_MQTT;
@@ -384,10 +422,11 @@ static void link_fail(quectel_t *q)
  * lost (no automatic reconnect); one being made keeps being tried. */
 static void mqtt_lost(quectel_t *q)
 {
-    if ((q->flags & K_CONN) != 0u) {
+    if (q->k[K_CONN] != 0u) {
         link_fail(q);
     }
-    q->flags &= (uint16_t)~(K_OPEN | K_CONN);
+    q->k[K_OPEN] = 0;
+    q->k[K_CONN] = 0;
     q->txq_len = 0;
     q->slots = 0;
     if (q->async == ST_SUB || q->async == ST_PUB) {
@@ -401,23 +440,23 @@ static uint32_t capped(const quectel_t *q, uint32_t ms)
 }
 
 /* Something failed: climb one rung (at least to 'min') and wait before it. */
-static void fail(quectel_t *q, uint8_t min)
+static void fail(quectel_t *q, unsigned min)
 {
-    uint8_t r = (q->rung != 0u) ? q->rung : (uint8_t)(q->st.recovery + 1u);
+    unsigned r = (q->rung != 0u) ? q->rung : q->st.recovery + 1u;
     uint32_t d;
     if (r < min) {
         r = min;
     }
-    if (r > (uint8_t)QUECTEL_REC_POWER) {
+    if (r > (unsigned)QUECTEL_REC_POWER) {
         r = QUECTEL_REC_POWER;
     }
     q->async = 0;
-    q->rung = r;
-    q->st.recovery = r;
+    q->rung = (uint8_t)r;
+    q->st.recovery = (uint8_t)r;
     if (r > q->st.max_recovery) {
-        q->st.max_recovery = r;
+        q->st.max_recovery = (uint8_t)r;
     }
-    if (r == (uint8_t)QUECTEL_REC_POWER) {
+    if (r == (unsigned)QUECTEL_REC_POWER) {
         d = q->power_backoff;
         q->power_backoff = capped(q, q->power_backoff * 2u);
     } else {
@@ -428,14 +467,13 @@ static void fail(quectel_t *q, uint8_t min)
 
 static void rung_start(quectel_t *q)
 {
-    uint8_t r = q->rung;
+    unsigned r = q->rung;
     q->rung = 0;
     q->st.recoveries++;
     switch (r) {
     case QUECTEL_REC_RETRY:
         return; /* q->pc still points at the failed step */
     case QUECTEL_REC_PROBE:
-        q->saved_script = q->script;
         q->saved_pc = q->pc;
         start(q, SC_PROBE);
         return;
@@ -444,31 +482,33 @@ static void rung_start(quectel_t *q)
     }
     /* An established connection does not survive the rungs above; a
      * connection being made keeps being tried (the user has its timeout). */
-    if ((q->flags & K_CONN) != 0u) {
+    if (q->k[K_CONN] != 0u) {
         mqtt_lost(q);
     }
     if (r == (uint8_t)QUECTEL_REC_REOPEN) {
-        q->flags &= (uint16_t)~K_OPEN;
+        q->k[K_OPEN] = 0;
         start(q, SC_REOPEN);
     } else if (r == (uint8_t)QUECTEL_REC_CFUN) {
-        q->flags &= (uint16_t)~(K_ATT | K_OPEN);
+        q->k[K_ATT] = 0;
+        q->k[K_OPEN] = 0;
         start(q, SC_CFUN);
     } else {
         start(q, SC_POWER);
     }
 }
 
-static void pins(const quectel_t *q, uint8_t which, bool on)
+/* Drive the pin q->pins (one of them) is being pulsed on. */
+static void pins(const quectel_t *q, bool on)
 {
     const quectel_gpio_t *g = &q->cfg->gpio;
-    if ((which & PIN_PWRKEY) != 0u && g->pwrkey != NULL) {
-        g->pwrkey(g->ctx, on);
+    void (*fn)(void *, bool) = g->psm_eint;
+    if (q->pins == PIN_PWRKEY) {
+        fn = g->pwrkey;
+    } else if (q->pins == PIN_RESET) {
+        fn = g->reset;
     }
-    if ((which & PIN_RESET) != 0u && g->reset != NULL) {
-        g->reset(g->ctx, on);
-    }
-    if ((which & PIN_EINT) != 0u && g->psm_eint != NULL) {
-        g->psm_eint(g->ctx, on);
+    if (fn != NULL) {
+        fn(g->ctx, on);
     }
 }
 
@@ -478,10 +518,10 @@ static void forget(quectel_t *q)
     quectel_at_abort(&q->at);
     mqtt_lost(q);
     if (q->pins != 0u) {
-        pins(q, q->pins, false);
+        pins(q, false);
         q->pins = 0;
     }
-    q->flags &= (uint16_t)~(K_LOST | K_WAIT | K_WOKE);
+    (void)memset(q->k, 0, sizeof q->k);
     q->async = 0;
     q->rung = 0;
     q->step = 0;
@@ -496,43 +536,41 @@ static void forget(quectel_t *q)
 
 static void script_done(quectel_t *q)
 {
-    uint8_t sc = q->script;
+    unsigned e = k_sc[q->pc];
     start(q, SC_NONE);
-    switch (sc) {
-    case SC_BOOT:
-        q->flags |= K_ALIVE;
+    switch (e) {
+    case E_BOOT:
+        q->k[K_ALIVE] = 1;
         break;
-    case SC_PROBE:
-        q->script = q->saved_script;
+    case E_PROBE:
         q->pc = q->saved_pc;
         break;
-    case SC_INIT:
-        q->flags = (uint16_t)((q->flags | K_INIT) & ~K_BOOTED);
-        if (q->dialect == (uint8_t)QUECTEL_AUTO) {
-            set_dialect(q, QUECTEL_BG95);
-        }
+    case E_INIT:
+        q->k[K_INIT] = 1;
+        q->k[K_BOOTED] = 0;
         break;
-    case SC_ATT:
-        q->flags |= K_ATT;
+    case E_ATT:
+        q->k[K_ATT] = 1;
         if ((q->want & W_MQTT) == 0u) {
             ok_reset(q); /* the goal was the network */
         }
         break;
-    case SC_MQTT:
-        q->flags |= K_CONN;
+    case E_MQTT:
+        q->k[K_CONN] = 1;
         if ((q->want & W_MQTT) != 0u) {
             q->link = (uint8_t)OTA_LINK_UP;
         }
         q->phase_deadline = q->now + RECV_CHECK_MS;
         ok_reset(q);
         break;
-    case SC_CLOSE:
-    case SC_REOPEN:
-        q->flags &= (uint16_t)~(K_OPEN | K_CONN);
+    case E_CLOSE:
+    case E_REOPEN:
+        q->k[K_OPEN] = 0;
+        q->k[K_CONN] = 0;
         break;
-    case SC_OFF:
-    case SC_POWER:
-        q->flags &= (uint16_t)~K_LOST;
+    case E_OFF:
+    case E_POWER:
+        (void)memset(q->k, 0, K_LOST);
         break;
     default:
         break;
@@ -542,7 +580,7 @@ static void script_done(quectel_t *q)
 static void advance(quectel_t *q)
 {
     q->pc++;
-    if (k_sc[q->pc] == ST_END) {
+    if (k_sc[q->pc] >= E_NONE) {
         script_done(q);
     }
 }
@@ -550,7 +588,7 @@ static void advance(quectel_t *q)
 /* Connected: read buffered messages, send the queue, look for lost URCs. */
 static bool choose_connected(quectel_t *q)
 {
-    if ((q->flags & K_CONN) == 0u) {
+    if (q->k[K_CONN] == 0u) {
         return false;
     }
     if (q->slots != 0u) {
@@ -569,37 +607,36 @@ static bool choose_connected(quectel_t *q)
 /* The next script when none runs; false when there is nothing to do. */
 static bool choose(quectel_t *q)
 {
-    uint16_t k = q->flags;
     uint8_t w = q->want;
     if ((w & W_OFF) != 0u) {
-        if ((k & K_ALIVE) == 0u) {
+        if (q->k[K_ALIVE] == 0u) {
             return false;
         }
-        start(q, ((k & K_OPEN) != 0u) ? SC_CLOSE : SC_OFF);
+        start(q, (q->k[K_OPEN] != 0u) ? SC_CLOSE : SC_OFF);
         return true;
     }
-    if ((k & K_ALIVE) == 0u || (k & K_INIT) == 0u) {
+    if (q->k[K_ALIVE] == 0u || q->k[K_INIT] == 0u) {
         if ((w & (W_NET | W_MQTT)) == 0u) {
             return false;
         }
-        start(q, ((k & K_ALIVE) == 0u) ? SC_BOOT : SC_INIT);
+        start(q, (q->k[K_ALIVE] == 0u) ? SC_BOOT : SC_INIT);
         return true;
     }
-    if ((k & K_OPEN) != 0u && ((w & W_MQTT) == 0u || (k & K_CONN) == 0u) && q->txq_len == 0u) {
+    if (q->k[K_OPEN] != 0u && ((w & W_MQTT) == 0u || q->k[K_CONN] == 0u) && q->txq_len == 0u) {
         start(q, SC_CLOSE);
         return true;
     }
-    if (((w & W_SLEEP) != 0u) != ((k & K_SCLK) != 0u)) {
+    if (((w & W_SLEEP) != 0u) != (q->k[K_SCLK] != 0u)) {
         start(q, ((w & W_SLEEP) != 0u) ? SC_SLEEP : SC_WAKE);
         return true;
     }
-    if ((w & (W_NET | W_MQTT)) != 0u && (k & K_ATT) == 0u) {
+    if ((w & (W_NET | W_MQTT)) != 0u && q->k[K_ATT] == 0u) {
         q->phase_deadline = q->now + q->cfg->attach_timeout_ms;
         start(q, SC_ATT);
         return true;
     }
-    if ((w & W_MQTT) != 0u && (k & K_CONN) == 0u) {
-        q->feat &= (uint16_t)~F_MODES;
+    if ((w & W_MQTT) != 0u && q->k[K_CONN] == 0u) {
+        q->feat &= (uint8_t)~F_MODES;
         q->cond &= (uint8_t)~C_RXBUF;
         start(q, SC_MQTT);
         return true;
@@ -607,9 +644,9 @@ static bool choose(quectel_t *q)
     return choose_connected(q);
 }
 
-static bool skip(const quectel_t *q, uint8_t id)
+static bool skip(const quectel_t *q, unsigned id)
 {
-    return (q->cond & k_skip[id]) != 0u;
+    return (q->cond & k_skip[k_step[id] >> 4]) != 0u;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -622,34 +659,33 @@ static void put_auth(ota_sb_t *sb, const ota_mqtt_conn_t *c)
     const char *s = c->username;
     unsigned i;
     for (i = 0; i < 2u && s != NULL && s[0] != '\0'; i++) {
-        ota_sb_str(sb, ",\"");
-        ota_sb_str(sb, s);
-        ota_sb_str(sb, "\"");
+        ota_sb_fmt(sb, ",\"%s\"", s, 0u, 0u);
         s = c->password;
     }
+
 }
 
 /* Lengths were checked when the strings were given: the command fits. */
-static void put_field(const quectel_t *q, ota_sb_t *sb, char f)
+static void put_field(const quectel_t *q, ota_sb_t *sb, char f, uint32_t plen)
 {
     const uint8_t *r = q->txq;
-    uint32_t plen = (uint32_t)(r[2] | (r[3] << 8));
     switch (f) {
-    case 'i': ota_sb_u32(sb, q->idx); break;
-    case 'k': ota_sb_u32(sb, q->conn.keepalive_s); break;
-    case 'p': ota_sb_u32(sb, q->conn.port); break;
-    case 'm': ota_sb_u32(sb, q->msgid); break;
-    case 's': ota_sb_u32(sb, q->slot); break;
-    case 'q': ota_sb_u32(sb, (uint32_t)(r[0] >> 2) & 3u); break;
-    case 'l': ota_sb_u32(sb, ((q->feat & (F_HEX | F_HEX2)) == (F_HEX | F_HEX2)) ? 2u * plen : plen); break;
-    case 'h': ota_sb_str(sb, q->conn.host); break;
-    case 'c': ota_sb_str(sb, q->conn.client_id); break;
-    case 'a': ota_sb_str(sb, q->cfg->apn); break;
-    case 't': ota_sb_mem(sb, (const char *)r + QHDR, r[1]); break;
-    case 'u': put_auth(sb, &q->conn); break;
-    case 'C': ota_sb_str(sb, "+QMTCFG=\""); break;
-    case 'v': ota_sb_u32(sb, is_bc(q) ? 1u : 4u); break;
-    default: /* 'x' */
+    case 1: ota_sb_str(sb, "+QMT"); break;
+    case 2: ota_sb_str(sb, "+QMTCFG=\""); break;
+    case 3: ota_sb_u32(sb, q->idx); break;
+    case 4: ota_sb_u32(sb, is_bc(q) ? 1u : 4u); break;
+    case 5: ota_sb_u32(sb, q->conn.keepalive_s); break;
+    case 6: ota_sb_u32(sb, q->conn.port); break;
+    case 7: ota_sb_u32(sb, q->msgid); break;
+    case 8: ota_sb_u32(sb, q->slot); break;
+    case 9: ota_sb_u32(sb, (uint32_t)(r[0] >> 2) & 3u); break;
+    case 10: ota_sb_u32(sb, ((q->feat & (F_HEX | F_HEX2)) == (F_HEX | F_HEX2)) ? 2u * plen : plen); break;
+    case 11: ota_sb_str(sb, q->conn.host); break;
+    case 12: ota_sb_str(sb, q->conn.client_id); break;
+    case 13: ota_sb_str(sb, q->cfg->apn); break;
+    case 14: ota_sb_mem(sb, (const char *)r + QHDR, r[1]); break;
+    case 15: put_auth(sb, &q->conn); break;
+    default: /* F_EX */
         if ((q->feat & F_PUBEX) != 0u) {
             ota_sb_str(sb, "EX");
         }
@@ -657,65 +693,61 @@ static void put_field(const quectel_t *q, ota_sb_t *sb, char f)
     }
 }
 
-static uint32_t step_timeout(const quectel_t *q, uint8_t id)
-{
-    uint8_t f = k_flags[id];
-    if (id == ST_WAKE) {
-        return 300u;
-    }
-    if ((f & S_SHORT) != 0u) {
-        return 1000u;
-    }
-    return ((f & S_LONG) != 0u) ? q->cfg->cfun_timeout_ms : q->cfg->cmd_timeout_ms;
-}
-
-static void cmd_start(quectel_t *q, uint8_t id)
+static void cmd_start(quectel_t *q, unsigned id)
 {
     quectel_at_t *e = &q->at;
     const char *f = fmt(id);
     const uint8_t *r = q->txq;
+    const char *tail = "\r";
+    uint8_t fl = k_step[id];
+    uint8_t mode = AT_DATA_NONE;
+    uint16_t plen = (uint16_t)(r[2] | (r[3] << 8));
+    uint16_t len = 0;
+    uint32_t t = ((fl & S_LONG) != 0u) ? q->cfg->cfun_timeout_ms : q->cfg->cmd_timeout_ms;
     ota_sb_t sb;
-    q->step = id;
+    q->step = (uint8_t)id;
     ota_sb_init(&sb, e->cmd, sizeof e->cmd);
     ota_sb_str(&sb, "AT");
     for (; *f != '\0'; f++) {
-        if (*f == '%' && f[1] != '\0') {
-            f++;
-            put_field(q, &sb, *f);
+        if (*f < ' ') {
+            put_field(q, &sb, *f, plen);
         } else {
             ota_sb_mem(&sb, f, 1u);
         }
     }
-    if (id == ST_PUB) {
-        uint16_t plen = (uint16_t)(r[2] | (r[3] << 8));
-        const uint8_t *pay = r + QHDR + r[1];
-        bool hex = (q->feat & F_HEX) != 0u;
-        ota_sb_str(&sb, hex ? ",\"" : "\r");
-        e->cmd_len = (uint16_t)sb.len;
-        quectel_at_start(e, q->cfg->cmd_timeout_ms, hex ? AT_DATA_HEX : AT_DATA_PROMPT, pay, plen,
-                         hex ? "\"\r" : "");
-        return;
+    if (id == ST_WAKE) {
+        t = 300u;
+    } else if (id <= ST_WAKE) {
+        t = 1000u;
     }
-    ota_sb_str(&sb, "\r");
+    if (id == ST_PUB) {
+        bool hex = (q->feat & F_HEX) != 0u;
+        len = plen;
+        e->prompt_delay_ms = is_bc(q) ? 500u : 0u; /* BC660K: wait after '>' */
+        ota_sb_str(&sb, hex ? ",\"" : "\r");
+        mode = hex ? AT_DATA_HEX : AT_DATA_PROMPT;
+        tail = hex ? "\"\r" : "";
+    }
     e->cmd_len = (uint16_t)sb.len;
-    quectel_at_start(e, step_timeout(q, id), AT_DATA_NONE, NULL, 0, "");
+    quectel_at_start(e, t, mode, r + QHDR + r[1], len, tail);
 }
 
-static void pulse(quectel_t *q, uint8_t pin, uint32_t ms)
+/* Assert a pin for ds tenths of a second. */
+static void pulse(quectel_t *q, uint8_t pin, unsigned ds)
 {
-    pins(q, pin, true);
     q->pins = pin;
-    wait(q, ms);
+    pins(q, true);
+    wait(q, 100u * ds);
 }
 
 /* Steps without a command: pins and waits. */
-static void pseudo(quectel_t *q, uint8_t id)
+static void pseudo(quectel_t *q, unsigned id)
 {
     const quectel_gpio_t *g = &q->cfg->gpio;
     switch (id) {
     case ST_PWRON:
         if (g->pwrkey != NULL) {
-            pulse(q, PIN_PWRKEY, 700u);
+            pulse(q, PIN_PWRKEY, 7u);
             return;
         }
         break;
@@ -724,9 +756,9 @@ static void pseudo(quectel_t *q, uint8_t id)
         break;
     case ST_PWROFF:
         if (g->reset != NULL) {
-            pulse(q, PIN_RESET, 300u);
+            pulse(q, PIN_RESET, 3u);
         } else if (g->pwrkey != NULL) {
-            pulse(q, PIN_PWRKEY, 800u);
+            pulse(q, PIN_PWRKEY, 8u);
         } else {
             cmd_start(q, ST_RESET);
         }
@@ -736,7 +768,7 @@ static void pseudo(quectel_t *q, uint8_t id)
         break;
     default: /* ST_EINT */
         if (g->psm_eint != NULL) {
-            pulse(q, PIN_EINT, 300u);
+            pulse(q, PIN_EINT, 3u);
             return;
         }
         break;
@@ -744,11 +776,14 @@ static void pseudo(quectel_t *q, uint8_t id)
     advance(q);
 }
 
-static void step_run(quectel_t *q, uint8_t id)
+static void step_run(quectel_t *q, unsigned id)
 {
     if (id == ST_QITEM) {
-        id = ((q->txq[0] & 3u) == KIND_PUB) ? ST_PUB : ST_SUB;
-        q->msgid = (uint16_t)((q->msgid == 65535u) ? 1u : q->msgid + 1u);
+        id = (uint8_t)(ST_SUB - KIND_SUB + (q->txq[0] & 3u)); /* ST_SUB or ST_PUB */
+        q->msgid++;
+        if (q->msgid == 0u) {
+            q->msgid = 1;
+        }
         if ((q->txq[0] & 0x0Cu) == 0u && id == ST_PUB) {
             q->msgid = 0; /* QoS 0 publishes carry message id 0 */
         }
@@ -757,11 +792,11 @@ static void step_run(quectel_t *q, uint8_t id)
         advance(q);
         return;
     }
-    if ((k_flags[id] & S_PSEUDO) != 0u) {
+    if ((uint8_t)(id - ST_PWRON) <= (uint8_t)(ST_EINT - ST_PWRON)) {
         pseudo(q, id);
         return;
     }
-    if ((q->flags & (K_SCLK | K_WOKE)) == K_SCLK) {
+    if (q->k[K_SCLK] != 0u && q->k[K_WOKE] == 0u) {
         cmd_start(q, ST_WAKE); /* the UART may sleep: this AT may be lost */
         return;
     }
@@ -780,7 +815,7 @@ static void step_run(quectel_t *q, uint8_t id)
 /* Step results                                                             */
 /* ------------------------------------------------------------------------ */
 
-static void async_arm(quectel_t *q, uint8_t id)
+static void async_arm(quectel_t *q, unsigned id)
 {
     uint32_t t = q->cfg->mqtt_timeout_ms;
     if (id == ST_OPEN) {
@@ -788,16 +823,16 @@ static void async_arm(quectel_t *q, uint8_t id)
     } else if (id == ST_DISC || id == ST_CLOSE) {
         t = q->cfg->cmd_timeout_ms;
     }
-    q->async = id;
+    q->async = (uint8_t)id;
     q->async_deadline = q->now + t;
 }
 
 /* A queued item was refused with ERROR: retry it once, then drop it. */
-static void item_error(quectel_t *q, uint8_t id)
+static void item_error(quectel_t *q, unsigned id)
 {
     uint8_t *h = q->txq;
     if (id == ST_PUB && (q->feat & F_PUBEX) != 0u) {
-        q->feat &= (uint16_t)~F_PUBEX; /* try the AT+QMTPUB fixed-length form */
+        q->feat &= (uint8_t)~F_PUBEX; /* try the AT+QMTPUB fixed-length form */
         return;
     }
     if (id == ST_PUB) {
@@ -810,16 +845,15 @@ static void item_error(quectel_t *q, uint8_t id)
     }
 }
 
-static void step_ok(quectel_t *q, uint8_t id)
+static void step_ok(quectel_t *q, unsigned id)
 {
     switch (id) {
     case ST_PROBE: /* the module is on */
         start(q, SC_NONE);
-        q->flags |= K_ALIVE;
+        q->k[K_ALIVE] = 1;
         return;
     case ST_CFGTEST:
-        q->cond |= (uint8_t)(((q->feat & F_SAW_RECV) != 0u) ? 0u : C_NORECV);
-        q->cond |= (uint8_t)(((q->feat & F_SAW_DF) != 0u) ? 0u : C_NODF);
+        q->cond |= (uint8_t)(~q->feat & (C_NORECV | C_NODF)); /* what it did not list */
         break;
     case ST_RECV1:
         q->cond |= C_RXBUF;
@@ -839,21 +873,20 @@ static void step_ok(quectel_t *q, uint8_t id)
             return;
         }
         break;
-    case ST_SUB:
-    case ST_PUB:
-        async_arm(q, id);
-        break;
     default:
-        if ((k_flags[id] & S_HOLD) != 0u) {
-            async_arm(q, id);
-            return;
-        }
         break;
     }
+    if ((uint8_t)(id - ST_OPEN) <= (uint8_t)(ST_PUB - ST_OPEN)) {
+        async_arm(q, id); /* OPEN .. CLOSE hold the script, SUB and PUB not */
+        if (id <= ST_CLOSE) {
+            return;
+        }
+    }
     advance(q);
+
 }
 
-static void step_error(quectel_t *q, uint8_t id)
+static void step_error(quectel_t *q, unsigned id)
 {
     q->st.last_cme = q->at.cme;
     if (id == ST_PROBE) { /* an answer, even ERROR, means the module is on */
@@ -868,7 +901,7 @@ static void step_error(quectel_t *q, uint8_t id)
     if (id == ST_RECVQ) {
         q->feat |= F_NOQRECV;
     }
-    if ((k_flags[id] & S_OPT) == 0u) {
+    if ((k_step[id] & S_OPT) == 0u) {
         q->st.errors++;
         fail(q, QUECTEL_REC_NONE);
         return;
@@ -877,7 +910,7 @@ static void step_error(quectel_t *q, uint8_t id)
 }
 
 /* No answer in time. */
-static void step_silent(quectel_t *q, uint8_t id)
+static void step_silent(quectel_t *q, unsigned id)
 {
     if (id == ST_PROBE && ++q->tries < 3u) {
         return; /* ask again: a sleeping UART may lose the first AT */
@@ -887,29 +920,29 @@ static void step_silent(quectel_t *q, uint8_t id)
         advance(q); /* off: press the key / wait for the restart */
         return;
     }
-    fail(q, (q->script == SC_BOOT) ? QUECTEL_REC_POWER : QUECTEL_REC_NONE);
+    fail(q, (script_end(q) == E_BOOT) ? QUECTEL_REC_POWER : QUECTEL_REC_NONE);
 }
 
-static void step_done(quectel_t *q, uint8_t res)
+static void step_done(quectel_t *q, unsigned res)
 {
-    uint8_t id = q->step;
+    unsigned id = q->step;
     q->step = 0;
     if (id == ST_WAKE) {
         q->tries++;
         if (res == AT_OK || q->tries >= 3u) {
-            q->flags |= K_WOKE;
+            q->k[K_WOKE] = 1;
             q->tries = 0;
         }
         return;
     }
-    q->flags &= (uint16_t)~K_WOKE;
+    q->k[K_WOKE] = 0;
     if (id == ST_SCLK0 || id == ST_SCLK1) { /* whatever the answer: do not insist */
-        q->flags = (uint16_t)((id == ST_SCLK1) ? (q->flags | K_SCLK) : (q->flags & ~K_SCLK));
+        q->k[K_SCLK] = (uint8_t)((id == ST_SCLK1) ? 1u : 0u);
     }
-    if (id == ST_ATI && q->dialect == (uint8_t)QUECTEL_AUTO) {
-        set_dialect(q, QUECTEL_BG95); /* not recognised */
+    if (id == ST_ATI) {
+        set_dialect(q, C_BG); /* not recognised */
     }
-    if (q->rung != 0u || id == ST_END) {
+    if (q->rung != 0u || id == ST_NONE) {
         return; /* a recovery was decided meanwhile */
     }
     if (res == AT_OK) {
@@ -922,7 +955,7 @@ static void step_done(quectel_t *q, uint8_t res)
     }
 }
 
-static void async_result(quectel_t *q, uint8_t id, int32_t res, int32_t ret)
+static void async_result(quectel_t *q, unsigned id, int32_t res, int32_t ret)
 {
     switch (id) {
     case ST_OPEN:
@@ -930,7 +963,7 @@ static void async_result(quectel_t *q, uint8_t id, int32_t res, int32_t ret)
             fail(q, (res == 2) ? QUECTEL_REC_REOPEN : QUECTEL_REC_NONE);
             return;
         }
-        q->flags |= K_OPEN;
+        q->k[K_OPEN] = 1;
         break;
     case ST_CONN:
         if (res != 0) {
@@ -941,7 +974,7 @@ static void async_result(quectel_t *q, uint8_t id, int32_t res, int32_t ret)
             q->st.tx_failed++;
             link_fail(q);
             mqtt_lost(q);
-            q->flags |= K_OPEN;
+            q->k[K_OPEN] = 1;
             start(q, SC_NONE);
             return;
         }
@@ -964,55 +997,47 @@ static void async_result(quectel_t *q, uint8_t id, int32_t res, int32_t ret)
 
 static void async_timeout(quectel_t *q)
 {
-    uint8_t id = q->async;
+    unsigned id = q->async;
     q->async = 0;
     q->st.timeouts++;
-    if ((k_flags[id] & S_OPT) != 0u) {
+    if ((k_step[id] & S_OPT) != 0u) {
         advance(q);
         return;
     }
     fail(q, QUECTEL_REC_NONE);
 }
 
-/* +QMTxxx: <id>,[<msgid>,]<result>[,<value>] for the awaited step. */
-static bool async_line(quectel_t *q, const char *l)
-{
-    const char *f = fmt(q->async);
-    size_t n = (size_t)(strchr(f, (q->async == ST_PUB) ? '%' : '=') - f);
-    const char *p = l + n;
-    int32_t v[4] = {0, 0, 0, 0};
-    bool item = q->async == ST_SUB || q->async == ST_PUB;
-    unsigned got;
-    if (strncmp(l, f, n) != 0) {
-        return false;
-    }
-    if (p[0] == 'E' && p[1] == 'X') {
-        p += 2;
-    }
-    if (*p != ':') {
-        return false;
-    }
-    got = ints(p, v, 4u);
-    if (got < (item ? 3u : 2u) || v[0] != (int32_t)q->idx ||
-        (item && v[1] != (int32_t)q->msgid)) {
-        return false;
-    }
-    n = q->async;
-    q->async = 0;
-    async_result(q, (uint8_t)n, item ? v[2] : v[1], item ? 0 : v[2]);
-    return true;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Lines from the module                                                    */
 /* ------------------------------------------------------------------------ */
 
-static void deliver(quectel_t *q, const char *hdr, const uint8_t *pay, size_t len)
+/* The lines the driver reads, by kind (the index in this list, which ends
+ * with an empty string). The first six are the asynchronous results of
+ * ST_OPEN .. ST_PUB, in step order. */
+enum {
+    L_OPEN = 0, L_PUBEX = 6, L_RECV, L_STAT, L_CEREG, L_CSQ, L_CGSN, L_CFG, L_RDY, L_APPRDY
+};
+typedef char k_lines_ok[(ST_PUB - ST_OPEN == L_PUBEX - 1) ? 1 : -1];
+static const char k_lines[] = "+QMTOPEN:\0+QMTCONN:\0+QMTDISC:\0+QMTCLOSE:\0+QMTSUB:\0+QMTPUB:\0"
+                              "+QMTPUBEX:\0+QMTRECV:\0+QMTSTAT:\0+CEREG:\0+CSQ:\0+CGSN:\0"
+                              "+QMTCFG:\0RDY\0APP RDY\0";
+
+static unsigned line_kind(const char *l)
 {
+    const char *end;
+    return quectel_at_match(l, k_lines, &end);
+}
+
+/* A message (payload read raw, as hex, or from the line): deliver it. */
+void quectel_on_payload(void *owner, const char *hdr, size_t hlen, const uint8_t *pay, size_t len,
+                        bool ok)
+{
+    quectel_t *q = owner;
     const char *t = strchr(hdr, '"');
     const char *end = (t != NULL) ? strchr(t + 1, '"') : NULL;
     int32_t id;
-    if (end == NULL || ints(hdr, &id, 1u) != 1u || id != (int32_t)q->idx) {
+    (void)hlen;
+    if (!ok || end == NULL || ints(q, hdr, &id, 1u) == 0u) {
         q->st.rx_dropped++;
         return;
     }
@@ -1024,39 +1049,25 @@ static void deliver(quectel_t *q, const char *hdr, const uint8_t *pay, size_t le
     q->on_msg(q->msg_arg, t + 1, (size_t)(end - t - 1), pay, len);
 }
 
-void quectel_on_payload(void *owner, const char *hdr, size_t hlen, const uint8_t *pay, size_t len,
-                        bool ok)
-{
-    quectel_t *q = owner;
-    (void)hlen;
-    if (!ok) {
-        q->st.rx_dropped++;
-        return;
-    }
-    deliver(q, hdr, pay, len);
-}
-
 /* At each ',' of a "+..." line: switch to a raw or hex payload read. */
 void quectel_on_field(void *owner, const char *line, size_t len)
 {
     quectel_t *q = owner;
-    unsigned commas, quotes;
-    const char *f3 = NULL;
+    const char *f3;
     const char *p;
     bool ok;
     int32_t n;
-    if (!prefix(line, "+QMTRECV:")) {
+    unsigned c;
+    (void)len;
+    if (line_kind(line) != L_RECV) {
         return;
     }
-    count(line, len, &commas, &quotes, &f3);
-    if (quotes != 2u) {
-        return;
-    }
-    if (commas == 3u && (q->feat & F_HEX) != 0u) {
+    c = count(line, &f3);
+    if (c == (2u << 8 | 3u) && (q->feat & F_HEX) != 0u) { /* two quotes (the topic), 3 commas */
         quectel_at_hex(&q->at);
         return;
     }
-    if (commas != 4u || (q->feat & (F_RX_LEN | F_HEX)) != F_RX_LEN) {
+    if (c != (2u << 8 | 4u) || (q->feat & (F_RX_LEN | F_HEX)) != F_RX_LEN) {
         return;
     }
     p = f3;
@@ -1066,66 +1077,38 @@ void quectel_on_field(void *owner, const char *line, size_t len)
     }
 }
 
-/* +QMTRECV: <id>,<slot> (buffered) or <id>,<s0>..<s4> (AT+QMTRECV?). */
-static void recv_slots(quectel_t *q, const char *l)
+/* A +QMTRECV line that was not read as a raw payload: <id>,<slot>
+ * (buffered), <id>,<s0>..<s4> (AT+QMTRECV?) or a text message. */
+static void recv_line(quectel_t *q, const char *l, size_t n, const int32_t *v, unsigned got)
 {
-    int32_t v[6];
-    unsigned i;
-    unsigned got = ints(l, v, 6u);
-    if (got == 0u || v[0] != (int32_t)q->idx) {
+    const char *f3;
+    if (count(l, &f3) < (1u << 8)) { /* no quotes */
+        unsigned i;
+        if (got == 2u && (uint32_t)v[1] <= 4u) {
+            q->slots |= (uint8_t)(1u << v[1]);
+        }
+        for (i = 1; got == 6u && i < 6u; i++) {
+            q->slots |= (uint8_t)((v[i] == 1) ? (1u << (i - 1u)) : 0u);
+        }
         return;
     }
-    if (got == 2u && v[1] >= 0 && v[1] <= 4) {
-        q->slots |= (uint8_t)(1u << v[1]);
-    }
-    for (i = 1; got == 6u && i < 6u; i++) {
-        q->slots |= (uint8_t)((v[i] == 1) ? (1u << (i - 1u)) : 0u);
-    }
-}
-
-/* A +QMTRECV line that was not read as a raw payload. */
-static void recv_line(quectel_t *q, const char *l, size_t n)
-{
-    unsigned commas, quotes;
-    const char *f3 = NULL;
-    count(l, n, &commas, &quotes, &f3);
-    if (quotes == 0u) {
-        recv_slots(q, l);
-        return;
-    }
-    if (commas < 3u || f3 == NULL) {
+    if (f3 == NULL) { /* fewer than 3 commas */
         q->st.rx_dropped++;
         return;
     }
     /* No length: the payload is the rest of the line (text only). */
-    n = (size_t)(l + n - f3);
+    n = strlen(f3);
     if (n >= 2u && f3[0] == '"' && f3[n - 1u] == '"') {
         f3++;
         n -= 2u;
     }
-    deliver(q, l, (const uint8_t *)f3, n);
-}
+    quectel_on_payload(q, l, 0, (const uint8_t *)f3, n, true);
 
-static void qmtstat(quectel_t *q, const char *l)
-{
-    int32_t v[2];
-    uint8_t r = QUECTEL_REC_REOPEN;
-    if (ints(l, v, 2u) != 2u || v[0] != (int32_t)q->idx) {
-        return;
-    }
-    q->st.last_qmtstat = (uint8_t)v[1];
-    mqtt_lost(q);
-    if (v[1] >= 0 && v[1] < 8) {
-        r = k_stat_rung[v[1]];
-    }
-    if (r != QUECTEL_REC_NONE) {
-        fail(q, r);
-    }
 }
 
 static void cereg(quectel_t *q, const char *l)
 {
-    const char *p = strchr(l, ':') + 1;
+    const char *p = l + 7; /* after "+CEREG:" */
     bool ok;
     int32_t stat = quectel_at_num(&p, &ok);
     /* Read form "<n>,<stat>,..." or URC form "<stat>[,"<tac>",...]". */
@@ -1138,7 +1121,7 @@ static void cereg(quectel_t *q, const char *l)
     }
     q->creg = (uint8_t)(stat + 1);
     if (stat != 1 && stat != 5) {
-        q->flags &= (uint16_t)~K_ATT;
+        q->k[K_ATT] = 0;
     }
 }
 
@@ -1158,62 +1141,42 @@ static void take_imei(quectel_t *q, const char *p)
     }
 }
 
-/* Prefixes of the "+..." lines the driver reads, in plus_line's order; the
- * list ends with an empty string (two NULs). */
-static const char k_plus[] = "+QMTRECV:\0+QMTSTAT:\0+CEREG:\0+CSQ:\0+CGSN:\0+QMTCFG:\0+QMTPUBEX:\0";
-
-static unsigned plus_kind(const char *l)
+/* +QMTxxx: <id>,[<msgid>,]<result>[,<value>] for the awaited step. */
+static bool async_line(quectel_t *q, unsigned kind, const int32_t *v, unsigned got)
 {
-    const char *p = k_plus;
-    unsigned i = 0;
-    while (*p != '\0' && !prefix(l, p)) {
-        p += strlen(p) + 1u;
-        i++;
+    unsigned id = (uint8_t)((kind == L_PUBEX) ? ST_PUB : ST_OPEN + kind);
+    unsigned item = (id == ST_SUB || id == ST_PUB) ? 1u : 0u;
+    if (id != q->async || got < 2u + item || (item != 0u && v[1] != (int32_t)q->msgid)) {
+        return false;
     }
-    return i;
+    q->async = 0;
+    async_result(q, id, v[1u + item], (got > 2u) ? v[2] : 0);
+    return true;
 }
 
 /* Answers to the feature probes; false when no probe runs. */
 static bool probe_line(quectel_t *q, const char *l, unsigned kind)
 {
-    const char *last = strrchr(l, ',');
-    if (kind == 5u && q->step == ST_CFGTEST) {
-        q->feat |= (uint16_t)((strstr(l, "recv/mode") != NULL) ? F_SAW_RECV : 0u);
-        q->feat |= (uint16_t)((strstr(l, "dataformat") != NULL) ? F_SAW_DF : 0u);
+    const char *last;
+    if (kind == L_CFG && q->step == ST_CFGTEST) {
+        q->feat |= (uint8_t)((strstr(l, "recv/mode") != NULL) ? F_SAW_RECV : 0u);
+        q->feat |= (uint8_t)((strstr(l, "dataformat") != NULL) ? F_SAW_DF : 0u);
         return true;
     }
-    if (kind != 6u || q->step != ST_PUBEXTEST) {
+    if (kind != L_PUBEX || q->step != ST_PUBEXTEST) {
         return false;
     }
     /* AT+QMTPUBEX=? whose last parameter is a length range, not "<msg>" */
+    last = strrchr(l, ',');
     if (last != NULL && strchr(last, '"') == NULL && strpbrk(last, "0123456789") != NULL) {
         q->feat |= F_PUBEX;
     }
     return true;
 }
 
-static bool plus_line(quectel_t *q, const char *l, size_t n)
-{
-    int32_t v[2];
-    unsigned kind = plus_kind(l);
-    switch (kind) {
-    case 0: recv_line(q, l, n); break;
-    case 1: qmtstat(q, l); break;
-    case 2: cereg(q, l); break;
-    case 3:
-        q->rssi = (int8_t)((ints(l, v, 1u) == 1u && v[0] >= 0 && v[0] <= 31) ? v[0] : -1);
-        break;
-    case 4: take_imei(q, l + 6); break;
-    case 5:
-    case 6: return probe_line(q, l, kind);
-    default: return false;
-    }
-    return true;
-}
-
 static void on_ready(quectel_t *q, bool app)
 {
-    if (app && (q->flags & K_BOOTED) != 0u) {
+    if (app && q->k[K_BOOTED] != 0u) {
         if (q->pc == SC_NONE) { /* APP RDY after RDY: settled */
             q->wait_until = q->now;
         }
@@ -1221,30 +1184,36 @@ static void on_ready(quectel_t *q, bool app)
     }
     q->st.restarts++;
     forget(q);
-    q->flags |= K_ALIVE | K_BOOTED;
+    q->k[K_ALIVE] = 1;
+    q->k[K_BOOTED] = 1;
     wait(q, (app || is_bc(q)) ? 300u : 2000u);
 }
 
-static bool plain_line(quectel_t *q, const char *l, size_t n)
+/* Lines without a prefix the driver knows. */
+static bool other_line(quectel_t *q, const char *l, size_t n)
 {
-    if (strcmp(l, "RDY") == 0 || strcmp(l, "APP RDY") == 0) {
-        on_ready(q, l[0] == 'A');
-        return true;
+    if (l[0] == '+') {
+        return false;
     }
     if (n >= 4u && strcmp(l + n - 4u, "DOWN") == 0) { /* POWERED DOWN, ... POWER DOWN */
-        if (q->script != SC_POWER) {
+        if (script_end(q) != E_POWER) {
             forget(q);
         }
-        q->flags &= (uint16_t)~K_LOST;
+        (void)memset(q->k, 0, K_LOST);
         return true;
     }
     if (q->step == ST_ATI) {
         /* The model may stand alone ("BC660K-GL") or behind a prefix
-         * ("Quectel_BC660K-GL", the BC660K manual's form). */
-        if (q->dialect == (uint8_t)QUECTEL_AUTO && (strstr(l, "BG9") || strstr(l, "BG7"))) {
-            set_dialect(q, QUECTEL_BG95);
-        } else if (q->dialect == (uint8_t)QUECTEL_AUTO && (strstr(l, "BC66") || strstr(l, "BC95"))) {
-            set_dialect(q, QUECTEL_BC660K);
+         * ("Quectel_BC660K-GL", the BC660K manual's form); BG9x/BG7x
+         * first, then BC66x/BC95x. */
+        static const char k_models[] = "BG9\0BG7\0BC66\0BC95";
+        const char *m = k_models;
+        unsigned i;
+        for (i = 0; i < 4u; i++, m += strlen(m) + 1u) {
+            if (strstr(l, m) != NULL) {
+                set_dialect(q, (i < 2u) ? C_BG : C_BC);
+                break;
+            }
         }
         return true;
     }
@@ -1265,11 +1234,45 @@ void quectel_on_done(void *owner)
 void quectel_on_line(void *owner, const char *line, size_t len)
 {
     quectel_t *q = owner;
-    bool used;
-    if (q->async != 0u && async_line(q, line)) {
+    int32_t v[6];
+    const char *p = line + 5; /* after "+CSQ:" */
+    bool used = true;
+    bool ok;
+    unsigned kind = line_kind(line);
+    unsigned got = ints(q, line, v, 6u);
+    if (kind <= L_PUBEX && async_line(q, kind, v, got)) {
         return;
     }
-    used = (line[0] == '+') ? plus_line(q, line, len) : plain_line(q, line, len);
+    switch (kind) {
+    case L_RECV: recv_line(q, line, len, v, got); break;
+    case L_STAT:
+        if (got >= 2u) {
+            q->st.last_qmtstat = (uint8_t)v[1];
+            mqtt_lost(q);
+            /* +QMTSTAT <code> -> the rung it calls for (code 5: normal disconnect) */
+            kind = ((uint32_t)v[1] < 8u) ? k_stat_rung[v[1]] : QUECTEL_REC_REOPEN;
+            if (kind != QUECTEL_REC_NONE) {
+                fail(q, (uint8_t)kind);
+            }
+        }
+        break;
+    case L_CEREG: cereg(q, line); break;
+    case L_CSQ:
+        v[0] = quectel_at_num(&p, &ok);
+        q->rssi = (int8_t)((ok && (uint32_t)v[0] <= 31u) ? v[0] : -1);
+        break;
+    case L_CGSN: take_imei(q, line + 6); break;
+    case L_CFG:
+    case L_PUBEX: used = probe_line(q, line, kind); break;
+    case L_RDY:
+    case L_APPRDY:
+        if (len == ((kind == L_RDY) ? 3u : 7u)) {
+            on_ready(q, kind == L_APPRDY);
+            break;
+        }
+        /* fall through */
+    default: used = other_line(q, line, len); break;
+    }
     if (!used && !quectel_at_busy(&q->at)) {
         q->st.ignored++;
     }
@@ -1285,13 +1288,13 @@ static bool next_action(quectel_t *q)
         async_timeout(q);
         return true;
     }
-    if ((q->flags & K_WAIT) != 0u) {
+    if (q->k[K_WAIT] != 0u) {
         if (!due(q->now, q->wait_until)) {
             return false;
         }
-        q->flags &= (uint16_t)~K_WAIT;
+        q->k[K_WAIT] = 0;
         if (q->pins != 0u) {
-            pins(q, q->pins, false);
+            pins(q, false);
             q->pins = 0;
             advance(q);
             return true;
@@ -1301,32 +1304,14 @@ static bool next_action(quectel_t *q)
         rung_start(q);
         return true;
     }
-    if (k_sc[q->pc] != ST_END) {
-        if (q->async != 0u && (k_flags[q->async] & S_HOLD) != 0u) {
+    if (k_sc[q->pc] < E_NONE) {
+        if ((uint8_t)(q->async - ST_OPEN) <= (uint8_t)(ST_CLOSE - ST_OPEN)) {
             return false;
         }
         step_run(q, k_sc[q->pc]);
         return true;
     }
     return choose(q);
-}
-
-static ota_status_t run(quectel_t *q)
-{
-    ota_status_t rc = OTA_OK;
-    unsigned i;
-    q->flags &= (uint16_t)~K_KICK;
-    q->at.now = q->now;
-    for (i = 0; i < 32u; i++) {
-        if (quectel_at_pump(&q->at) != 0) {
-            rc = OTA_ERR_PORT;
-        }
-        if (quectel_at_busy(&q->at) || !next_action(q)) {
-            return rc;
-        }
-    }
-    q->flags |= K_KICK;
-    return rc;
 }
 
 ota_status_t quectel_poll(quectel_t *q, uint32_t now_ms)
@@ -1347,9 +1332,18 @@ ota_status_t quectel_poll(quectel_t *q, uint32_t now_ms)
         }
         quectel_at_rx(&q->at, buf, (size_t)n > sizeof buf ? sizeof buf : (size_t)n);
     }
-    if (run(q) != OTA_OK) {
-        rc = OTA_ERR_PORT;
+    /* Then the work: pump the engine, take the next action, until the
+     * engine is busy or nothing is left (at most 32 rounds a poll). */
+    q->kick = 0;
+    for (i = 0; i < 32u; i++) {
+        if (quectel_at_pump(&q->at) != 0) {
+            rc = OTA_ERR_PORT;
+        }
+        if (quectel_at_busy(&q->at) || !next_action(q)) {
+            return rc;
+        }
     }
+    q->kick = 1;
     return rc;
 }
 
@@ -1362,17 +1356,17 @@ bool quectel_next_deadline(const quectel_t *q, uint32_t *at)
         return false;
     }
     t[n] = q->now;
-    n += ((q->flags & K_KICK) != 0u) ? 1u : 0u;
+    n += q->kick;
     t[n] = q->at.deadline;
     n += quectel_at_busy(&q->at) ? 1u : 0u;
     t[n] = q->async_deadline;
     n += (q->async != 0u) ? 1u : 0u;
     t[n] = q->wait_until;
-    n += ((q->flags & K_WAIT) != 0u) ? 1u : 0u;
+    n += (q->k[K_WAIT] != 0u) ? 1u : 0u;
     t[n] = q->at.rx_until;
     n += (q->at.rx_mode != AT_RX_LINE) ? 1u : 0u;
     t[n] = q->phase_deadline;
-    n += ((q->flags & K_CONN) != 0u && recv_check(q)) ? 1u : 0u;
+    n += (q->k[K_CONN] != 0u && recv_check(q)) ? 1u : 0u;
     for (i = 0; i < n; i++) {
         if (i == 0u || (int32_t)(t[i] - *at) < 0) {
             *at = t[i];
@@ -1417,7 +1411,7 @@ ota_status_t quectel_init(quectel_t *q, const quectel_config_t *cfg)
     q->at.uart = cfg->uart;
     q->at.owner = q;
     q->at.st = &q->st;
-    set_dialect(q, (uint8_t)cfg->dialect);
+    q->cond = (uint8_t)cfg->dialect;
     q->cond |= (uint8_t)((cfg->dialect != QUECTEL_AUTO) ? C_FIXED : 0u);
     q->cond |= (uint8_t)((cfg->apn == NULL || cfg->apn[0] == '\0') ? C_NOAPN : 0u);
     q->rssi = -1;
@@ -1432,11 +1426,11 @@ static quectel_t *touch(void *ctx)
     if (c->now_ms != NULL) {
         q->now = c->now_ms(c->ctx);
     }
-    q->flags |= K_KICK;
+    q->kick = 1;
     return q;
 }
 
-static size_t slen(const char *s)
+NOINLINE static size_t slen(const char *s)
 {
     return (s != NULL) ? strlen(s) : 0u;
 }
@@ -1444,20 +1438,24 @@ static size_t slen(const char *s)
 static int tp_connect(void *ctx, const ota_mqtt_conn_t *conn, ota_msg_cb_t on_msg, void *arg)
 {
     quectel_t *q = ctx;
-    size_t n;
-    if (conn == NULL || slen(conn->host) == 0u || slen(conn->client_id) == 0u) {
+    size_t h, c;
+    if (conn == NULL) {
         return OTA_ERR_PARAM;
     }
-    n = slen(conn->host) + slen(conn->client_id) + slen(conn->username) + slen(conn->password);
-    if (n + 48u > QUECTEL_CFG_CMD_MAX) {
+    h = slen(conn->host);
+    c = slen(conn->client_id);
+    if (h == 0u || c == 0u) {
+        return OTA_ERR_PARAM;
+    }
+    if (h + c + slen(conn->username) + slen(conn->password) + 48u > QUECTEL_CFG_CMD_MAX) {
         return OTA_ERR_RANGE;
     }
     (void)touch(q);
     q->conn = *conn;
     q->on_msg = on_msg;
     q->msg_arg = arg;
-    q->want = (uint8_t)((q->want & ~(W_OFF | W_SLEEP)) | W_NET | W_MQTT);
-    if ((q->flags & K_CONN) != 0u) {
+    q->want = W_NET | W_MQTT; /* (no W_OFF, no W_SLEEP) */
+    if (q->k[K_CONN] != 0u) {
         q->link = (uint8_t)OTA_LINK_UP;
     } else {
         q->link = (uint8_t)OTA_LINK_CONNECTING;
@@ -1474,12 +1472,13 @@ static ota_link_state_t tp_state(void *ctx)
 
 static int tp_subscribe(void *ctx, const char *filter, uint8_t qos)
 {
-    return q_push(touch(ctx), KIND_SUB, filter, NULL, 0u, qos);
+    return q_push(touch(ctx), filter, NULL, 0u, KIND_SUB | (unsigned)qos << 2);
 }
 
 static int tp_publish(void *ctx, const char *topic, const uint8_t *payload, size_t len, uint8_t qos)
 {
-    return q_push(touch(ctx), KIND_PUB, topic, payload, len, qos);
+    return q_push(touch(ctx), topic, payload, len, KIND_PUB | (unsigned)qos << 2);
+
 }
 
 static void tp_disconnect(void *ctx)
@@ -1532,7 +1531,8 @@ static ota_net_state_t md_network(void *ctx)
                                    OTA_NET_SEARCHING, OTA_NET_DENIED,    OTA_NET_UNKNOWN,
                                    OTA_NET_REGISTERED};
     const quectel_t *q = ctx;
-    return (ota_net_state_t)map[q->creg < 7u ? q->creg : 0u];
+    return (ota_net_state_t)map[q->creg]; /* cereg() keeps it within 0..6 */
+
 }
 
 static int md_signal(void *ctx)
@@ -1558,7 +1558,7 @@ static int md_imei(void *ctx, char *buf, size_t cap)
 static int md_sleep(void *ctx)
 {
     quectel_t *q = touch(ctx);
-    if ((q->want & W_MQTT) != 0u || (q->flags & K_OPEN) != 0u || q->txq_len != 0u) {
+    if ((q->want & W_MQTT) != 0u || q->k[K_OPEN] != 0u || q->txq_len != 0u) {
         return OTA_ERR_STATE;
     }
     q->want |= W_SLEEP;
@@ -1589,35 +1589,32 @@ void quectel_modem(quectel_t *q, ota_modem_t *m)
 
 quectel_state_t quectel_state(const quectel_t *q)
 {
-    uint16_t k;
-    uint8_t sc;
+    unsigned e;
     if (q == NULL || q->cfg == NULL) {
         return QUECTEL_ST_OFF;
     }
-    k = q->flags;
-    sc = q->script;
+    e = script_end(q);
     if ((q->want & W_OFF) != 0u) {
-        return ((k & K_ALIVE) != 0u) ? QUECTEL_ST_POWERING_DOWN : QUECTEL_ST_OFF;
+        return (q->k[K_ALIVE] != 0u) ? QUECTEL_ST_POWERING_DOWN : QUECTEL_ST_OFF;
     }
-    if (q->rung != 0u || sc >= SC_CFUN || sc == SC_PROBE || sc == SC_REOPEN) {
+    if (q->rung != 0u || e >= E_PROBE) {
         return QUECTEL_ST_RECOVERING;
     }
-    if (sc == SC_BOOT || sc == SC_INIT || sc == SC_ATT) {
-        return (sc == SC_BOOT) ? QUECTEL_ST_BOOTING
-                               : ((sc == SC_INIT) ? QUECTEL_ST_CONFIGURING : QUECTEL_ST_ATTACHING);
+    if (e >= E_BOOT && e <= E_ATT) { /* BOOTING, CONFIGURING, ATTACHING */
+        return (quectel_state_t)(e - E_NONE);
     }
-    if ((k & K_ALIVE) == 0u) {
+    if (q->k[K_ALIVE] == 0u) {
         return QUECTEL_ST_OFF;
     }
     if ((q->want & W_MQTT) != 0u) {
-        return ((k & K_CONN) != 0u) ? QUECTEL_ST_CONNECTED : QUECTEL_ST_CONNECTING;
+        return (q->k[K_CONN] != 0u) ? QUECTEL_ST_CONNECTED : QUECTEL_ST_CONNECTING;
     }
-    return ((k & K_OPEN) != 0u) ? QUECTEL_ST_CLOSING : QUECTEL_ST_READY;
+    return (q->k[K_OPEN] != 0u) ? QUECTEL_ST_CLOSING : QUECTEL_ST_READY;
 }
 
 quectel_dialect_t quectel_dialect(const quectel_t *q)
 {
-    return (q == NULL) ? QUECTEL_AUTO : (quectel_dialect_t)q->dialect;
+    return (q == NULL) ? QUECTEL_AUTO : (quectel_dialect_t)(q->cond & C_DIALECT);
 }
 
 void quectel_stats(const quectel_t *q, quectel_stats_t *out)

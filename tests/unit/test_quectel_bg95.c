@@ -1122,6 +1122,267 @@ static void test_sleep_refused_while_mqtt_then_allowed(void **state)
     assert_true(fake_uart_done(&e->fu));
 }
 
+/* ---- more error paths --------------------------------------------------------- */
+
+static void test_boot_without_rdy_answers_after_the_wait(void **state)
+{
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 2);
+    e->fu.lenient = true;
+    fake_uart_expect(&e->fu, "AT\r", NULL); /* three probes: off */
+    fake_uart_expect(&e->fu, "AT\r", NULL);
+    fake_uart_expect(&e->fu, "AT\r", NULL);
+    fake_uart_expect(&e->fu, "AT\r", OK); /* on, but its RDY was missed */
+    fake_uart_expect(&e->fu, "ATE0\r", OK);
+    assert_int_equal(e->md.power_up(e->md.ctx), 0);
+    qenv_run_ms(e, 3000 + 700 + 3000 - 10); /* probes, key, the wait for RDY */
+    assert_int_equal(fake_uart_sent(&e->fu, "AT\r"), 3);
+    assert_int_equal(quectel_state(&e->q), QUECTEL_ST_BOOTING);
+    qenv_run_ms(e, 20);
+    qenv_assert_script_ok(e);
+    assert_int_equal(fake_uart_sent(&e->fu, "AT\r"), 4);
+    assert_int_equal(fake_uart_sent(&e->fu, "ATE0"), 1);
+    assert_int_equal(quectel_state(&e->q), QUECTEL_ST_CONFIGURING);
+    assert_int_equal(qenv_stats(e).restarts, 0);
+    assert_int_equal(qenv_stats(e).recovery, QUECTEL_REC_NONE);
+}
+
+static void test_rdy_while_the_key_is_pressed_releases_it(void **state)
+{
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 2);
+    e->fu.lenient = true;
+    fake_uart_expect(&e->fu, "AT\r", NULL);
+    fake_uart_expect(&e->fu, "AT\r", NULL);
+    fake_uart_expect(&e->fu, "AT\r", NULL);
+    fake_uart_expect(&e->fu, "ATE0\r", OK);
+    assert_int_equal(e->md.power_up(e->md.ctx), 0);
+    qenv_run_ms(e, 3001);
+    assert_int_equal(e->gp.n, 1);
+    assert_true(e->gp.ev[0].level);
+    qenv_run_ms(e, 300);
+    INJECT(e, "\r\nRDY\r\n"); /* the module started before the end of the pulse */
+    qenv_run_ms(e, 5);
+    assert_int_equal(e->gp.n, 2);
+    assert_int_equal(e->gp.ev[1].pin, FAKE_PIN_PWRKEY);
+    assert_false(e->gp.ev[1].level); /* released at once */
+    assert_int_equal(qenv_stats(e).restarts, 1);
+    qenv_run_ms(e, 1990);
+    assert_int_equal(fake_uart_sent(&e->fu, "ATE0"), 0);
+    qenv_run_ms(e, 20); /* configured after the 2 s a RDY without APP RDY waits */
+    qenv_assert_script_ok(e);
+    assert_int_equal(fake_uart_sent(&e->fu, "ATE0"), 1);
+    assert_int_equal(e->gp.n, 2); /* nothing more on the pins */
+}
+
+static void test_probe_answered_with_error_means_on(void **state)
+{
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 3);
+    e->fu.lenient = true;
+    fake_uart_expect(&e->fu, "AT\r", "\r\n+CME ERROR: 100\r\n");
+    fake_uart_expect(&e->fu, "ATE0\r", OK);
+    assert_int_equal(e->md.power_up(e->md.ctx), 0);
+    qenv_run_ms(e, 50);
+    qenv_assert_script_ok(e);
+    assert_int_equal(fake_uart_sent(&e->fu, "ATE0"), 1);
+    assert_int_equal(e->gp.n, 0); /* no key pressed */
+    assert_int_equal(qenv_stats(e).last_cme, 100);
+    assert_int_equal(qenv_stats(e).errors, 0);
+    assert_int_equal(qenv_stats(e).recovery, QUECTEL_REC_NONE);
+}
+
+static void test_conn_result_error_is_retried(void **state)
+{
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 5);
+    script_to_open(e);
+    fake_uart_expect(&e->fu, "AT+QMTOPEN=0,\"broker.local\",1883\r", OK);
+    fake_uart_urc(&e->fu, "\r\n+QMTOPEN: 0,0\r\n", 10);
+    fake_uart_expect(&e->fu, "AT+QMTCONN=0,\"dev1\",\"token1\"\r", OK);
+    fake_uart_urc(&e->fu, "\r\n+QMTCONN: 0,1\r\n", 10); /* packet retransmission failed */
+    fake_uart_expect(&e->fu, "AT+QMTCONN=0,\"dev1\",\"token1\"\r", OK);
+    fake_uart_urc(&e->fu, "\r\n+QMTCONN: 0,0,0\r\n", 10);
+    qenv_connect_up(e, 3000);
+    assert_int_equal(qenv_stats(e).max_recovery, QUECTEL_REC_RETRY);
+    assert_int_equal(qenv_stats(e).recoveries, 1);
+    assert_int_equal(qenv_stats(e).recovery, QUECTEL_REC_NONE);
+    assert_int_equal(qenv_stats(e).tx_failed, 0);
+}
+
+static void test_recovery_ends_an_established_connection(void **state)
+{
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 4);
+    bring_up(e);
+    fake_uart_expect(&e->fu, "AT+QMTSUB=0,1,\"s\",1\r", NULL); /* no answer */
+    fake_uart_expect(&e->fu, "AT+QMTSUB=0,2,\"s\",1\r", NULL); /* rung 1, retried: none */
+    fake_uart_expect(&e->fu, "AT\r", NULL);                     /* rung 2, probe: none */
+    fake_uart_expect(&e->fu, "AT+QMTCLOSE=0\r", "\r\nOK\r\n\r\n+QMTCLOSE: 0,0\r\n"); /* rung 3 */
+    assert_int_equal(e->tp.subscribe(e->tp.ctx, "s", 1), 0);
+    run_until_rung(e, QUECTEL_REC_PROBE, 2000);
+    assert_int_equal(qenv_link_state(e), OTA_LINK_UP); /* a retry and a probe keep it */
+    assert_true(qenv_run_until_link(e, OTA_LINK_FAILED, 3000));
+    assert_int_equal(qenv_stats(e).recovery, QUECTEL_REC_REOPEN);
+    qenv_run_ms(e, 100);
+    qenv_assert_script_ok(e);
+    assert_true(fake_uart_done(&e->fu));
+    assert_int_equal(e->tp.subscribe(e->tp.ctx, "s", 1), OTA_ERR_STATE);
+    assert_int_equal(quectel_state(&e->q), QUECTEL_ST_READY); /* no reconnect by itself */
+}
+
+static void test_recovery_decided_during_a_command(void **state)
+{
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 3);
+    bring_up(e);
+    /* the connection drops while AT+QMTSUB is in flight; its OK comes after */
+    fake_uart_expect(&e->fu, "AT+QMTSUB=0,1,\"s\",1\r", "\r\n+QMTSTAT: 0,1\r\n\r\nOK\r\n");
+    fake_uart_expect(&e->fu, "AT+QMTCLOSE=0\r", "\r\nOK\r\n\r\n+QMTCLOSE: 0,0\r\n");
+    assert_int_equal(e->tp.subscribe(e->tp.ctx, "s", 1), 0);
+    qenv_run_ms(e, 50);
+    assert_int_equal(qenv_link_state(e), OTA_LINK_FAILED);
+    assert_int_equal(qenv_stats(e).last_qmtstat, 1);
+    qenv_run_ms(e, 3000); /* no +QMTSUB awaited: the reopen rung only */
+    qenv_assert_script_ok(e);
+    assert_true(fake_uart_done(&e->fu));
+    assert_int_equal(qenv_stats(e).timeouts, 0);
+    assert_int_equal(qenv_stats(e).tx_failed, 0);
+    assert_int_equal(qenv_stats(e).max_recovery, QUECTEL_REC_REOPEN);
+}
+
+static void test_item_refused_after_the_connection_dropped(void **state)
+{
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 2);
+    bring_up(e);
+    fake_uart_expect(&e->fu, "AT+QMTSUB=0,1,\"s\",1\r", "\r\nERROR\r\n");
+    /* retried; the broker ends the session (normal disconnect) before its ERROR */
+    fake_uart_expect(&e->fu, "AT+QMTSUB=0,2,\"s\",1\r", "\r\n+QMTSTAT: 0,5\r\n\r\nERROR\r\n");
+    assert_int_equal(e->tp.subscribe(e->tp.ctx, "s", 1), 0);
+    qenv_run_ms(e, 100);
+    qenv_assert_script_ok(e);
+    assert_true(fake_uart_done(&e->fu));
+    assert_int_equal(qenv_link_state(e), OTA_LINK_FAILED);
+    assert_int_equal(qenv_stats(e).tx_failed, 1);
+    assert_int_equal(qenv_stats(e).recovery, QUECTEL_REC_NONE); /* code 5: not a fault */
+    qenv_run_ms(e, 1000);
+    assert_int_equal(fake_uart_sent(&e->fu, "AT+QMTSUB"), 2);
+}
+
+static void test_message_ids_wrap_to_1(void **state)
+{
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 3);
+    bring_up(e);
+    e->q.msgid = 65535; /* white box: the last id was 65535 */
+    fake_uart_expect(&e->fu, "AT+QMTSUB=0,1,\"s\",1\r", "\r\nOK\r\n\r\n+QMTSUB: 0,1,0,1\r\n");
+    assert_int_equal(e->tp.subscribe(e->tp.ctx, "s", 1), 0);
+    qenv_run_ms(e, 100);
+    qenv_assert_script_ok(e);
+    assert_true(fake_uart_done(&e->fu));
+    assert_int_equal(qenv_stats(e).tx_failed, 0);
+}
+
+static void test_malformed_urcs_ignored(void **state)
+{
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 3);
+    bring_up(e);
+    INJECT(e, "\r\n+QMTRECV: 0,\"t\",\"x\"\r\n"); /* a message without its id fields */
+    INJECT(e, "\r\n+CEREG: 0,9\r\n");           /* no such registration state */
+    qenv_run_ms(e, 50);
+    assert_int_equal(qenv_stats(e).rx_dropped, 1);
+    assert_int_equal(e->msgs, 0);
+    assert_int_equal(e->md.network(e->md.ctx), OTA_NET_REGISTERED);
+    assert_int_equal(qenv_link_state(e), OTA_LINK_UP);
+}
+
+static void test_message_after_disconnect_not_delivered(void **state)
+{
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 3);
+    bring_up(e);
+    e->fu.lenient = true; /* the closing commands are not scripted */
+    e->tp.disconnect(e->tp.ctx);
+    INJECT(e, "\r\n+QMTRECV: 0,1,\"t\",\"late\"\r\n");
+    qenv_run_ms(e, 20);
+    assert_int_equal(e->msgs, 0);
+    assert_int_equal(qenv_stats(e).rx_msgs, 0);
+    assert_int_equal(qenv_stats(e).rx_dropped, 0);
+}
+
+static void test_connect_again_before_the_close_is_up_at_once(void **state)
+{
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 3);
+    bring_up(e);
+    e->tp.disconnect(e->tp.ctx);
+    assert_int_equal(qenv_link_state(e), OTA_LINK_DOWN);
+    /* the module's client is still connected: nothing to do but use it */
+    assert_int_equal(e->tp.connect(e->tp.ctx, &e->conn, qenv_on_msg, e), 0);
+    assert_int_equal(qenv_link_state(e), OTA_LINK_UP);
+    qenv_run_ms(e, 100);
+    qenv_assert_script_ok(e);
+    assert_int_equal(fake_uart_sent(&e->fu, "AT+QMTDISC"), 0);
+    assert_int_equal(quectel_state(&e->q), QUECTEL_ST_CONNECTED);
+}
+
+static void test_imei_from_cgsn_when_gsn_gives_none(void **state)
+{
+    qenv_t *e = *state;
+    char imei[20];
+    char small[15];
+    qenv_init(e, QUECTEL_BG95, 3);
+    e->fu.lenient = true;
+    fake_uart_expect(&e->fu, "AT\r", OK);
+    fake_uart_expect(&e->fu, "ATE0\r", OK);
+    fake_uart_expect(&e->fu, "AT+CMEE=1\r", OK);
+    fake_uart_expect(&e->fu, "AT+QURCCFG=\"urcport\",\"uart1\"\r", OK);
+    fake_uart_expect(&e->fu, "AT+GSN\r", "\r\n8664250312\r\n\r\nOK\r\n"); /* too short */
+    fake_uart_expect(&e->fu, "AT+CGSN=1\r", "\r\n+CGSN: \"866425031234567\"\r\n\r\nOK\r\n");
+    fake_uart_expect(&e->fu, "AT+QMTCFG=?\r", CFGTEST_RECV);
+    assert_int_equal(e->md.power_up(e->md.ctx), 0);
+    qenv_run_ms(e, 50);
+    qenv_assert_script_ok(e);
+    assert_int_equal(e->md.imei(e->md.ctx, imei, sizeof imei), 0);
+    assert_string_equal(imei, "866425031234567");
+    assert_int_equal(e->md.imei(e->md.ctx, small, sizeof small), OTA_ERR_NOSPACE);
+    assert_int_equal(e->md.imei(e->md.ctx, NULL, 0), OTA_ERR_NOSPACE);
+}
+
+static void test_power_down_keeps_a_failed_link_failed(void **state)
+{
+    qenv_t *e = *state;
+    qenv_init(e, QUECTEL_BG95, 3);
+    bring_up(e);
+    e->fu.lenient = true;
+    INJECT(e, "\r\n+QMTSTAT: 0,5\r\n"); /* closed by the broker */
+    qenv_run_ms(e, 20);
+    assert_int_equal(qenv_link_state(e), OTA_LINK_FAILED);
+    assert_int_equal(e->md.power_down(e->md.ctx), 0);
+    assert_int_equal(qenv_link_state(e), OTA_LINK_FAILED); /* still to be seen by the user */
+}
+
+static uint32_t clock_of(void *ctx)
+{
+    return *(const uint32_t *)ctx;
+}
+
+static void test_api_calls_read_the_clock(void **state)
+{
+    qenv_t *e = *state;
+    uint32_t t = 123456;
+    uint32_t at = 0;
+    qenv_init(e, QUECTEL_BG95, 1);
+    e->cfg.clock.now_ms = clock_of;
+    e->cfg.clock.ctx = &t;
+    assert_int_equal(quectel_init(&e->q, &e->cfg), OTA_OK);
+    assert_int_equal(e->md.power_up(e->md.ctx), 0);
+    assert_true(quectel_next_deadline(&e->q, &at));
+    assert_int_equal(at, 123456); /* work to do now, by the clock, before any poll */
+}
+
 /* ---- API ---------------------------------------------------------------------- */
 
 static int nop_write(void *c, const uint8_t *d, size_t n)
@@ -1155,6 +1416,14 @@ static void test_api_parameters(void **state)
     c.dialect = (quectel_dialect_t)3;
     assert_int_equal(quectel_init(&e->q, &c), OTA_ERR_PARAM);
     c.dialect = QUECTEL_BG95;
+    for (int i = 0; i < 7; i++) { /* each timeout 0, then a back-off above its maximum */
+        quectel_config_t z = c;
+        uint32_t *f[7] = {&z.cmd_timeout_ms,  &z.cfun_timeout_ms, &z.boot_timeout_ms,
+                          &z.attach_timeout_ms, &z.open_timeout_ms, &z.mqtt_timeout_ms,
+                          &z.backoff_ms};
+        *f[i] = (i < 6) ? 0u : z.backoff_max_ms + 1u;
+        assert_int_equal(quectel_init(&e->q, &z), OTA_ERR_PARAM);
+    }
     c.mqtt_timeout_ms = 0;
     assert_int_equal(quectel_init(&e->q, &c), OTA_ERR_PARAM);
     assert_int_equal(quectel_poll(NULL, 0), OTA_ERR_PARAM);
@@ -1163,6 +1432,10 @@ static void test_api_parameters(void **state)
     assert_int_equal(quectel_dialect(NULL), QUECTEL_AUTO);
     quectel_stats(NULL, &s);
     assert_int_equal(s.timeouts, 0);
+    quectel_stats(&e->q, NULL);       /* NULL outputs: nothing done */
+    quectel_config_defaults(NULL);
+    quectel_transport(&e->q, NULL);
+    quectel_modem(&e->q, NULL);
 
     qenv_init(e, QUECTEL_BG95, 1);
     assert_false(quectel_next_deadline(&e->q, &at)); /* idle: nothing until asked */
@@ -1178,6 +1451,9 @@ static void test_api_parameters(void **state)
     bad.host = "";
     assert_int_equal(e->tp.connect(e->tp.ctx, &bad, qenv_on_msg, e), OTA_ERR_PARAM);
     bad.host = NULL;
+    assert_int_equal(e->tp.connect(e->tp.ctx, &bad, qenv_on_msg, e), OTA_ERR_PARAM);
+    bad = e->conn;
+    bad.client_id = "";
     assert_int_equal(e->tp.connect(e->tp.ctx, &bad, qenv_on_msg, e), OTA_ERR_PARAM);
     assert_int_equal(e->tp.connect(e->tp.ctx, NULL, qenv_on_msg, e), OTA_ERR_PARAM);
     char longname[300];
@@ -1294,6 +1570,20 @@ int main(void)
         QENV_TEST(test_open_identifier_occupied_reopens),
         QENV_TEST(test_power_down),
         QENV_TEST(test_sleep_refused_while_mqtt_then_allowed),
+        QENV_TEST(test_boot_without_rdy_answers_after_the_wait),
+        QENV_TEST(test_rdy_while_the_key_is_pressed_releases_it),
+        QENV_TEST(test_probe_answered_with_error_means_on),
+        QENV_TEST(test_conn_result_error_is_retried),
+        QENV_TEST(test_recovery_ends_an_established_connection),
+        QENV_TEST(test_recovery_decided_during_a_command),
+        QENV_TEST(test_item_refused_after_the_connection_dropped),
+        QENV_TEST(test_message_ids_wrap_to_1),
+        QENV_TEST(test_malformed_urcs_ignored),
+        QENV_TEST(test_message_after_disconnect_not_delivered),
+        QENV_TEST(test_connect_again_before_the_close_is_up_at_once),
+        QENV_TEST(test_imei_from_cgsn_when_gsn_gives_none),
+        QENV_TEST(test_power_down_keeps_a_failed_link_failed),
+        QENV_TEST(test_api_calls_read_the_clock),
         QENV_TEST(test_api_parameters),
         QENV_TEST(test_uart_errors_reported),
         cmocka_unit_test(test_ota_client_over_driver),
