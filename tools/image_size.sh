@@ -123,14 +123,15 @@ SEC_FULL = re.compile(r"^ (\.[^\s]+|COMMON)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\
 CONT = re.compile(r"^\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$")
 
 def map_components(mapfile):
-    res = {}
+    # Input sections as the map lists them: (address, listed size, order, component, name).
+    entries = []
     lines = open(mapfile).read().split("\n")
     start = next(i for i, l in enumerate(lines) if l.startswith("Linker script and memory map"))
     pending = None
     for l in lines[start:]:
         m = SEC_FULL.match(l)
         if m:
-            name, size, path = m.group(1), int(m.group(3), 16), m.group(4)
+            name, addr, size, path = m.group(1), int(m.group(2), 16), int(m.group(3), 16), m.group(4)
         else:
             m = SEC.match(l)
             if m:
@@ -140,12 +141,21 @@ def map_components(mapfile):
             if not (m and pending):
                 pending = None
                 continue
-            name, size, path = pending, int(m.group(2), 16), m.group(3)
+            name, addr, size, path = pending, int(m.group(1), 16), int(m.group(2), 16), m.group(3)
             pending = None
         if size == 0 or name.startswith((".debug", ".comment", ".ARM.attributes")):
             continue
+        entries.append((addr, size, len(entries), component(path), name))
+    # A section takes no more than the gap to the next one: the map lists a
+    # merged string section (.rodata.*.str1.1) with a size it does not occupy
+    # once the linker merged its strings into another one at the same address.
+    entries.sort(key=lambda e: (e[0], e[2]))
+    res = {}
+    for i, (addr, size, _, comp, name) in enumerate(entries):
+        if i + 1 < len(entries):
+            size = min(size, entries[i + 1][0] - addr)
         kind = "ram" if name.startswith((".bss", "COMMON")) else "flash"
-        c = res.setdefault(component(path), {"flash": 0, "ram": 0})
+        c = res.setdefault(comp, {"flash": 0, "ram": 0})
         c[kind] += size
         if name.startswith((".data", ".ramfunc")):
             c["ram"] += size
