@@ -9,9 +9,10 @@
  *
  * One table (cmd_defs) describes every command: its name, the field it
  * sets and that field's size, and its kind, which picks the parsing, the
- * checks, the query answer and the change. Every reason and every firmware
- * message is a text of one table (TEXTS), written by put() from shared
- * fragments and a few placeholders (the command, a number, quoted input).
+ * checks, the query answer and the change. Every reason is a text of one
+ * table (TEXTS), written by put() from shared fragments and a few
+ * placeholders (the command, a number, quoted input). The firmware
+ * messages are built on their own (fw_message()).
  */
 #include "cellota/ota_at.h"
 
@@ -54,8 +55,8 @@ static const struct {
 };
 
 /*
- * Every text of a reason or a message, in one table (TEXTS): first the
- * fragments that several texts share, then the messages and the reasons,
+ * Every text of a reason, in one table (TEXTS): first the fragments that
+ * several texts share, then the names of the values and the reasons,
  * grouped by outcome. In any text these bytes stand for (see put()):
  */
 #define CMD "\001"   /* "AT+<name>: " of the command */
@@ -66,31 +67,26 @@ static const struct {
 #define QUOTE "\006" /* the quoted text, at most a characters */
 #define USE "\007"   /* the characters its value may use */
 #define NAME "\010"  /* "AT+<name>" of the command */
-#define ARG0 "\011"  /* args[0] to args[3] as JSON string characters */
-#define ARG1 "\012"
-#define ARG2 "\013"
-#define ARG3 "\014"
 /* and FRAG0 + i fragment i: */
-#define F_IS "\015"
-#define F_NOT "\016"
-#define F_VALUE "\017"
-#define F_IS_NOT "\020"
-#define F_CHAR "\021"
-#define F_CONFIG "\022"
-#define F_COMMAND "\023"
-#define F_UPDATE "\024"
-#define F_DOWNLINK "\025"
-#define F_JSON "\026"
-#define F_LONGER "\027"
-#define F_FW_START "\030"
-#define F_FW_TV "\031"
-#define F_NOT_ALLOWED "\032"
-#define F_MUST "\033"
-#define F_EMPTY "\034"
-#define F_RUNNING "\035"
-#define F_PORT "\036"
-#define F_EXPECTED "\037"
-#define FRAG0 0x0Du
+#define F_IS "\011"
+#define F_NOT "\012"
+#define F_VALUE "\013"
+#define F_IS_NOT "\014"
+#define F_CHAR "\015"
+#define F_CONFIG "\016"
+#define F_COMMAND "\017"
+#define F_UPDATE "\020"
+#define F_DOWNLINK "\021"
+#define F_JSON "\022"
+#define F_LONGER "\023"
+#define F_NOT_ALLOWED "\024"
+#define F_MUST "\025"
+#define F_EMPTY "\026"
+#define F_RUNNING "\027"
+#define F_PORT "\030"
+#define F_EXPECTED "\031"
+#define FRAG0 0x09u
+#define FRAG_END 0x1Au /* one past the last fragment code */
 
 #define TEXTS(X)                                                                                 \
     X(X_IS, " is ")                                                                              \
@@ -104,17 +100,12 @@ static const struct {
     X(X_DOWNLINK, "downlink")                                                                    \
     X(X_JSON, "a valid JSON ")                                                                   \
     X(X_LONGER, F_IS "longer than ")                                                             \
-    X(X_FW_START, "{\"IMEI\":\"" ARG0 "\",\"Message\":\"OTA Update ")                            \
-    X(X_FW_TV, "Firmware Title: " ARG1 " Ver: " ARG2)                                            \
     X(X_NOT_ALLOWED, F_IS_NOT "allowed")                                                         \
     X(X_MUST, " must ")                                                                          \
     X(X_EMPTY, F_IS "empty")                                                                     \
     X(X_RUNNING, F_UPDATE "running: ")                                                           \
     X(X_PORT, "port ")                                                                           \
     X(X_EXPECTED, "expected ")                                                                   \
-    /* the firmware messages */                                                                  \
-    X(X_FW_OK, F_FW_START "OK, " F_FW_TV "\"}")                                                  \
-    X(X_FW_BACK, F_FW_START "failed, rolled back, " F_FW_TV ": " ARG3 "\"}")                     \
     /* the names of the values, in the order of cmd_defs */                                      \
     X(X_WHAT0, "host")                                                                           \
     X(X_WHAT1, "client id")                                                                      \
@@ -164,7 +155,7 @@ static const struct {
 #define TEXT_STR(id, text) text "\0"
 enum { TEXTS(TEXT_ID) TEXT_COUNT };
 /* The fragments come first, in the order of their codes F_*. */
-typedef char ota_at_fragment_check[(X_IS == 0 && X_EXPECTED == 0x1F - FRAG0) ? 1 : -1];
+typedef char ota_at_fragment_check[(X_IS == 0 && X_EXPECTED == FRAG_END - 1u - FRAG0) ? 1 : -1];
 static const char texts[] = TEXTS(TEXT_STR);
 
 /* One command. */
@@ -212,7 +203,6 @@ typedef struct {
     uint8_t form;       /* FORM_* */
     span_t v;           /* the value of FORM_SET */
     span_t q;           /* user text a reason quotes */
-    const char *const *args; /* the strings of a message */
     char none[1];            /* the reason when nobody reads it */
 } why_t;
 
@@ -332,12 +322,6 @@ static void put_byte(why_t *why, unsigned c, const char *t, size_t a)
         }
         ota_sb_str(sb, (why->q.n > a) ? "..." : "");
         break;
-    case 9u: /* ARG0 */
-    case 10u: /* ARG1 */
-    case 11u: /* ARG2 */
-    case 12u: /* ARG3 */
-        sb_json_chars(sb, why->args[c - 9u]);
-        break;
     default: /* plain text */
         ota_sb_mem(sb, t, 1u);
         break;
@@ -362,7 +346,7 @@ static void put(why_t *why, const char *t, size_t a)
             t = back[--depth]; /* the end of a nested text */
             continue;
         }
-        if (c >= FRAG0 && c < 0x20u) {
+        if (c >= FRAG0 && c < FRAG_END) {
             sub = c - FRAG0;
         } else if (c == 2u) { /* WHAT */
             sub = X_WHAT0 + (unsigned)(why->d - cmd_defs);
@@ -828,62 +812,68 @@ static void sb_json_chars(ota_sb_t *sb, const char *s)
     }
 }
 
-/* A status message (id 0: code and detail, args[1]) or message id of
- * TEXTS, for the strings args (args[0]: the IMEI). */
-static ota_status_t message(char *buf, size_t cap, const char *const *args, unsigned id,
-                           ota_code_t code, size_t *len)
+/* A whole message, or nothing: the end of building one into buf. */
+static ota_status_t message_end(ota_sb_t *sb, size_t *len)
 {
-    why_t w;
-
-    if (buf == NULL || cap == 0u || args[0] == NULL) {
-        return OTA_ERR_PARAM;
-    }
-    ota_sb_init(&w.sb, buf, cap);
-    w.args = args;
-    if (id == 0u) {
-        ota_tb_status_msg(&w.sb, args[0], code, args[1]);
-    } else {
-        put(&w, text_at(id), 0u);
-    }
-    if (w.sb.over) { /* whole or nothing */
-        buf[0] = '\0';
-        w.sb.len = 0u;
+    if (sb->over) {
+        sb->buf[0] = '\0';
+        sb->len = 0u;
     }
     if (len != NULL) {
-        *len = w.sb.len;
+        *len = sb->len;
     }
-    return w.sb.over ? OTA_ERR_NOSPACE : OTA_OK;
+    return sb->over ? OTA_ERR_NOSPACE : OTA_OK;
 }
 
 ota_status_t ota_at_status_msg(char *buf, size_t cap, const char *imei, ota_code_t code,
                                const char *detail, size_t *len)
 {
-    const char *args[2];
+    ota_sb_t sb;
 
-    args[0] = imei;
-    args[1] = detail;
-    return message(buf, cap, args, 0u, code, len);
+    if (buf == NULL || cap == 0u || imei == NULL) {
+        return OTA_ERR_PARAM;
+    }
+    ota_sb_init(&sb, buf, cap);
+    ota_tb_status_msg(&sb, imei, code, detail);
+    return message_end(&sb, len);
+}
+
+/* The firmware message after an update (reason NULL) or a rollback. It is
+ * built here rather than from TEXTS so that an application that only sends
+ * it does not link the console's reasons. */
+static ota_status_t fw_message(char *buf, size_t cap, const char *imei, const char *title,
+                               const char *version, const char *reason, size_t *len)
+{
+    ota_sb_t sb;
+
+    if (buf == NULL || cap == 0u || imei == NULL) {
+        return OTA_ERR_PARAM;
+    }
+    ota_sb_init(&sb, buf, cap);
+    ota_sb_str(&sb, "{\"IMEI\":\"");
+    sb_json_chars(&sb, imei);
+    ota_sb_str(&sb, "\",\"Message\":\"OTA Update ");
+    ota_sb_str(&sb, (reason == NULL) ? "OK, " : "failed, rolled back, ");
+    ota_sb_str(&sb, "Firmware Title: ");
+    sb_json_chars(&sb, title);
+    ota_sb_str(&sb, " Ver: ");
+    sb_json_chars(&sb, version);
+    if (reason != NULL) {
+        ota_sb_str(&sb, ": ");
+        sb_json_chars(&sb, reason);
+    }
+    ota_sb_str(&sb, "\"}");
+    return message_end(&sb, len);
 }
 
 ota_status_t ota_at_update_ok_msg(char *buf, size_t cap, const char *imei, const char *title,
                                   const char *version, size_t *len)
 {
-    const char *args[3];
-
-    args[0] = imei;
-    args[1] = title;
-    args[2] = version;
-    return message(buf, cap, args, X_FW_OK, OTA_CODE_NONE, len);
+    return fw_message(buf, cap, imei, title, version, NULL, len);
 }
 
 ota_status_t ota_at_rollback_msg(char *buf, size_t cap, const char *imei, const char *title,
                                  const char *version, const char *reason, size_t *len)
 {
-    const char *args[4];
-
-    args[0] = imei;
-    args[1] = title;
-    args[2] = version;
-    args[3] = reason;
-    return message(buf, cap, args, X_FW_BACK, OTA_CODE_NONE, len);
+    return fw_message(buf, cap, imei, title, version, (reason == NULL) ? "" : reason, len);
 }
