@@ -64,44 +64,26 @@ static bool accept(scan_t *s, char c)
 /* Returned by next_char() for an invalid escape. */
 #define BAD_CHAR 0xFFFFFFFFu
 
-/* "\uXXXX" at p (< end): its value, or BAD_CHAR. */
-static uint32_t read_u_escape(const char *p, const char *end)
-{
-    uint32_t cp = 0u;
-    int i;
-
-    if (end - p < 6 || p[0] != '\\' || p[1] != 'u') {
-        return BAD_CHAR;
-    }
-    for (i = 2; i < 6; i++) {
-        int h = ota_hex_value(p[i]);
-        if (h < 0) {
-            return BAD_CHAR;
-        }
-        cp = (cp << 4) | (uint32_t)h;
-    }
-    return cp;
-}
-
 /* One character of string text at *pp (< end), consumed. Returns a raw
- * byte as RAW_BYTE | byte, an escape as its code point (a valid surrogate
- * pair combined; \u0000 and lone surrogates returned as they are, since
- * they are valid syntax), or BAD_CHAR for an invalid escape. */
+ * byte as RAW_BYTE | byte, an escape as its code point (\uXXXX as it is:
+ * surrogates are paired by unescape()), or BAD_CHAR for an invalid escape. */
 static uint32_t next_char(const char **pp, const char *end)
 {
     /* One-character escapes, each followed by the byte it stands for. */
     static const char simple[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
     const char *p = *pp;
-    uint32_t cp;
-    uint32_t lo;
+    uint32_t cp = RAW_BYTE | (uint8_t)*p;
     unsigned i;
 
+    *pp = p + 1;
     if (*p != '\\') {
-        *pp = p + 1;
-        return RAW_BYTE | (uint8_t)*p;
+        return cp;
     }
-    if (end - p >= 2 && p[1] != 'u') {
-        *pp = p + 2;
+    if (end - p < 2) {
+        return BAD_CHAR;
+    }
+    *pp = p + 2;
+    if (p[1] != 'u') {
         for (i = 0u; i < sizeof simple - 1u; i += 2u) {
             if (simple[i] == p[1]) {
                 return (uint8_t)simple[i + 1u];
@@ -109,19 +91,18 @@ static uint32_t next_char(const char **pp, const char *end)
         }
         return BAD_CHAR;
     }
-    cp = read_u_escape(p, end);
-    if (cp == BAD_CHAR) {
+    if (end - p < 6) {
         return BAD_CHAR;
     }
-    p += 6;
-    if (cp - 0xD800u < 0x400u) { /* a high surrogate: a low one may follow */
-        lo = read_u_escape(p, end) - 0xDC00u;
-        if (lo < 0x400u) {
-            cp = 0x10000u + ((cp - 0xD800u) << 10) + lo;
-            p += 6;
+    cp = 0u;
+    for (i = 2u; i < 6u; i++) {
+        int h = ota_hex_value(p[i]);
+        if (h < 0) {
+            return BAD_CHAR;
         }
+        cp = (cp << 4) | (uint32_t)h;
     }
-    *pp = p;
+    *pp = p + 6;
     return cp;
 }
 
@@ -237,8 +218,10 @@ static ota_status_t scan(scan_t *s, ota_json_val_t *v)
 {
     uint32_t kinds = 0u; /* bit d: level depth - d is an array */
     uint32_t depth = 0u; /* open levels */
+    uint32_t max = OTA_CFG_JSON_MAX_DEPTH + ((s->want != NULL) ? 1u : 0u);
     const char *start;
     ota_status_t st;
+    bool opened;
 
     skip_ws(s);
     start = s->p;
@@ -251,50 +234,49 @@ static ota_status_t scan(scan_t *s, ota_json_val_t *v)
         if (at_end(s)) {
             return OTA_ERR_FORMAT;
         }
-        if (*s->p == '{' || *s->p == '[') {
-            if (depth >= OTA_CFG_JSON_MAX_DEPTH + ((s->want != NULL) ? 1u : 0u)) {
+        opened = ((*s->p | 0x20) == '{'); /* '{' or '[' */
+        if (opened) {
+            if (depth >= max) {
                 return OTA_ERR_RANGE;
             }
-            kinds = (kinds << 1) | ((*s->p == '[') ? 1u : 0u);
+            kinds = (kinds << 1) | (((unsigned char)*s->p >> 5) ^ 3u); /* '[' is 0x5B, '{' 0x7B */
             depth++;
             s->p++;
             skip_ws(s);
-            if (!accept(s, (char)('}' - ((kinds & 1u) << 5)))) { /* '}' - 0x20 is ']' */
-                st = ((kinds & 1u) == 0u) ? scan_member_head(s, depth) : OTA_OK;
-                if (st != OTA_OK) {
-                    return st;
-                }
-                continue;
-            }
-            depth--;
-            kinds >>= 1;
         } else {
             st = scan_scalar(s);
             if (st != OTA_OK) {
                 return st;
             }
         }
-        /* A value has ended inside level `depth`: close what it completes. */
+        /* Unless a level was just opened, a value has ended inside level
+         * `depth`: close what it completes, up to a comma. */
         for (;;) {
-            if (depth == 1u && s->want != NULL && key_equals(s->key, s->key_end, s->want)) {
-                if (s->found.p != NULL) {
+            if (!opened) {
+                if (depth == 1u && s->want != NULL && key_equals(s->key, s->key_end, s->want)) {
+                    if (s->found.p != NULL) {
+                        return OTA_ERR_FORMAT;
+                    }
+                    make_view(s->val, s->p, &s->found);
+                }
+                if (depth == 0u) {
+                    make_view(start, s->p, v);
+                    return OTA_OK;
+                }
+                skip_ws(s);
+                if (accept(s, ',')) {
+                    break;
+                }
+            }
+            if (!accept(s, (char)('}' - ((kinds & 1u) << 5)))) { /* '}' - 0x20 is ']' */
+                if (!opened) {
                     return OTA_ERR_FORMAT;
                 }
-                make_view(s->val, s->p, &s->found);
-            }
-            if (depth == 0u) {
-                make_view(start, s->p, v);
-                return OTA_OK;
-            }
-            skip_ws(s);
-            if (accept(s, ',')) {
                 break;
-            }
-            if (!accept(s, (char)('}' - ((kinds & 1u) << 5)))) {
-                return OTA_ERR_FORMAT;
             }
             depth--;
             kinds >>= 1;
+            opened = false;
         }
         if ((kinds & 1u) == 0u) {
             st = scan_member_head(s, depth);
@@ -305,20 +287,38 @@ static ota_status_t scan(scan_t *s, ota_json_val_t *v)
     }
 }
 
-ota_status_t ota_json_parse(const char *text, size_t len, ota_json_val_t *root)
+/* Scan [p, p + len) as one whole value into *v; with `want` (an object),
+ * the member `want` goes to *v instead, or OTA_ERR_NOT_FOUND. */
+static ota_status_t scan_all(const char *p, size_t len, const char *want, ota_json_val_t *v)
 {
     scan_t s;
+    ota_json_val_t whole;
     ota_status_t st;
 
+    memset(&s, 0, sizeof s);
+    s.p = p;
+    s.end = p + len;
+    s.want = want;
+    st = scan(&s, (want != NULL) ? &whole : v);
+    skip_ws(&s);
+    if (st == OTA_OK && !at_end(&s)) {
+        return OTA_ERR_FORMAT;
+    }
+    if (st == OTA_OK && want != NULL) {
+        if (s.found.p == NULL) {
+            return OTA_ERR_NOT_FOUND;
+        }
+        *v = s.found;
+    }
+    return st;
+}
+
+ota_status_t ota_json_parse(const char *text, size_t len, ota_json_val_t *root)
+{
     if (text == NULL || root == NULL) {
         return OTA_ERR_PARAM;
     }
-    memset(&s, 0, sizeof s);
-    s.p = text;
-    s.end = text + len;
-    st = scan(&s, root);
-    skip_ws(&s);
-    return (st == OTA_OK && !at_end(&s)) ? OTA_ERR_FORMAT : st;
+    return scan_all(text, len, NULL, root);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -341,6 +341,15 @@ static ota_status_t unescape(const char *p, const char *end, char *buf, size_t c
         uint32_t cp = next_char(&p, end);
         size_t k = 1u;
         size_t i;
+
+        if (cp - 0xD800u < 0x400u && p < end) { /* a high surrogate: a low one may follow */
+            const char *q = p;
+            uint32_t lo = next_char(&q, end) - 0xDC00u;
+            if (lo < 0x400u) {
+                cp = 0x10000u + ((cp - 0xD800u) << 10) + lo;
+                p = q;
+            }
+        }
 
         if (cp == BAD_CHAR || cp == 0u || cp - 0xD800u < 0x800u) {
             st = OTA_ERR_FORMAT;
@@ -406,29 +415,11 @@ static bool key_equals(const char *p, const char *end, const char *key)
 
 ota_status_t ota_json_get(const ota_json_val_t *obj, const char *key, ota_json_val_t *out)
 {
-    scan_t s;
-    ota_json_val_t whole;
-    ota_status_t st;
-
     if (obj == NULL || key == NULL || out == NULL || obj->type != OTA_JSON_OBJECT ||
         obj->p == NULL || obj->len < 2u || obj->p[0] != '{' || obj->p[obj->len - 1u] != '}') {
         return OTA_ERR_PARAM;
     }
-    memset(&s, 0, sizeof s);
-    s.p = obj->p;
-    s.end = obj->p + obj->len;
-    s.want = key;
-    st = scan(&s, &whole);
-    if (st == OTA_OK && !at_end(&s)) {
-        st = OTA_ERR_FORMAT;
-    }
-    if (st == OTA_OK && s.found.p == NULL) {
-        st = OTA_ERR_NOT_FOUND;
-    }
-    if (st == OTA_OK) {
-        *out = s.found;
-    }
-    return st;
+    return scan_all(obj->p, obj->len, key, out);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -438,7 +429,6 @@ ota_status_t ota_json_get(const ota_json_val_t *obj, const char *key, ota_json_v
 ota_status_t ota_json_u32(const ota_json_val_t *v, uint32_t *out)
 {
     const char *p;
-    const char *digits;
     const char *end;
     uint32_t n = 0u;
     ota_status_t st = OTA_OK;
@@ -446,23 +436,24 @@ ota_status_t ota_json_u32(const ota_json_val_t *v, uint32_t *out)
     if (v == NULL || out == NULL || v->type != OTA_JSON_NUMBER || v->p == NULL || v->len == 0u) {
         return OTA_ERR_PARAM;
     }
-    end = v->p + v->len;
-    digits = (*v->p == '-') ? v->p + 1 : v->p;
-    if (digits == end) {
-        return OTA_ERR_FORMAT;
+    p = v->p;
+    end = p + v->len;
+    if (*p == '-') {
+        p++;
+        st = OTA_ERR_RANGE; /* negative; still FORMAT if it has a fraction */
     }
-    for (p = digits; p < end; p++) {
+    if (p == end || (*p == '0' && end - p > 1)) {
+        return OTA_ERR_FORMAT; /* no digit, or a leading zero */
+    }
+    for (; p < end; p++) {
         uint32_t d = (uint32_t)(unsigned char)*p - (uint32_t)'0';
-        if (d > 9u || (p != digits && *digits == '0')) {
-            return OTA_ERR_FORMAT; /* fraction, exponent, stray byte or leading zero */
+        if (d > 9u) {
+            return OTA_ERR_FORMAT; /* fraction, exponent or stray byte */
         }
         if (n > 429496729u || n * 10u + d < d) {
             st = OTA_ERR_RANGE; /* over UINT32_MAX; keep scanning: a fraction is FORMAT */
         }
         n = n * 10u + d;
-    }
-    if (digits != v->p) {
-        return OTA_ERR_RANGE; /* negative */
     }
     if (st == OTA_OK) {
         *out = n;
