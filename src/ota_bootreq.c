@@ -20,6 +20,10 @@
 #define BR_CRC 88u
 #define BR_STR_FIELD (OTA_BOOTREQ_STR_MAX + 1u)
 
+/* The first bytes of a record: OTA_BOOTREQ_MAGIC ("CBRQ"), OTA_BOOTREQ_VERSION
+ * (1) and reserved1 (0xFFFF), little-endian. */
+static const char k_head[] = "CBRQ\001\000\377\377";
+
 /* Little-endian store / load of a 32-bit value. */
 static void put_le32(uint8_t *p, uint32_t v)
 {
@@ -47,12 +51,18 @@ static int all_are(const uint8_t *p, size_t n, uint8_t v)
     return 1;
 }
 
-/* A NUL-padded string field: a terminator, and only NULs after it. */
+/* A NUL-padded string field: it ends with a NUL, and no byte after a NUL
+ * is anything else. */
 static int padded_ok(const uint8_t *f)
 {
-    const uint8_t *nul = (const uint8_t *)memchr(f, 0, BR_STR_FIELD);
+    unsigned i;
 
-    return nul != NULL && all_are(nul, (size_t)(f + BR_STR_FIELD - nul), 0u);
+    for (i = 0u; i + 1u < BR_STR_FIELD; i++) {
+        if (f[i] == 0u && f[i + 1u] != 0u) {
+            return 0;
+        }
+    }
+    return f[BR_STR_FIELD - 1u] == 0u;
 }
 
 ota_status_t ota_bootreq_encode(const ota_bootreq_t *req, uint8_t out[OTA_BOOTREQ_SIZE])
@@ -62,8 +72,7 @@ ota_status_t ota_bootreq_encode(const ota_bootreq_t *req, uint8_t out[OTA_BOOTRE
         return OTA_ERR_PARAM;
     }
     memset(out, 0, OTA_BOOTREQ_SIZE);
-    put_le32(&out[BR_MAGIC], OTA_BOOTREQ_MAGIC);
-    put_le32(&out[BR_VERSION], 0xFFFF0000u | OTA_BOOTREQ_VERSION); /* and reserved1 */
+    memcpy(out, k_head, BR_ADDR); /* magic, version, reserved1 */
     put_le32(&out[BR_ADDR], req->image_addr);
     put_le32(&out[BR_SIZE], req->image_size);
     put_le32(&out[BR_CRC_IMAGE], req->image_crc);
@@ -86,8 +95,7 @@ ota_status_t ota_bootreq_decode(const uint8_t in[OTA_BOOTREQ_SIZE], ota_bootreq_
     if (ota_crc32(0u, in, BR_CRC) != get_le32(&in[BR_CRC])) {
         return OTA_ERR_CHECKSUM;
     }
-    if (get_le32(&in[BR_MAGIC]) != OTA_BOOTREQ_MAGIC ||
-        (get_le32(&in[BR_VERSION]) & 0xFFFFu) != OTA_BOOTREQ_VERSION || !padded_ok(&in[BR_TITLE]) ||
+    if (memcmp(in, k_head, BR_RESERVED1) != 0 || !padded_ok(&in[BR_TITLE]) ||
         !padded_ok(&in[BR_FWVER])) {
         return OTA_ERR_FORMAT;
     }
