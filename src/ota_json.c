@@ -22,43 +22,6 @@
 #include "ota_fmt.h"
 #include "ota_json.h"
 
-/* A cursor, and what ota_json_get() needs from the scan. */
-typedef struct {
-    const char *p;
-    const char *end;
-    const char *key;     /* escaped text of the last level-1 member key */
-    const char *key_end;
-    const char *val;     /* start of the last level-1 value */
-    const char *want;    /* ota_json_get(): the key looked for; else NULL */
-    ota_json_val_t found; /* its value; found.p is NULL until seen */
-} scan_t;
-
-static bool at_end(const scan_t *s)
-{
-    return s->p >= s->end;
-}
-
-static void skip_ws(scan_t *s)
-{
-    while (!at_end(s) && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r')) {
-        s->p++;
-    }
-}
-
-/* Consume byte c if it is next. */
-static bool accept(scan_t *s, char c)
-{
-    if (at_end(s) || *s->p != c) {
-        return false;
-    }
-    s->p++;
-    return true;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Characters of a string                                                   */
-/* ------------------------------------------------------------------------ */
-
 /* Marks a code point that stands for one raw byte of the text. */
 #define RAW_BYTE 0x80000000u
 /* Returned by next_char() for an invalid escape. */
@@ -107,89 +70,87 @@ static uint32_t next_char(const char **pp, const char *end)
 }
 
 /* ------------------------------------------------------------------------ */
-/* The scanner                                                              */
+/* The scanner: each step takes a position and returns the one after what   */
+/* it scanned, or NULL when that is not valid.                              */
 /* ------------------------------------------------------------------------ */
 
-/* A string; s->p is on the opening quote. */
-static ota_status_t scan_string(scan_t *s)
+static const char *skip_ws(const char *p, const char *end)
 {
-    s->p++;
-    while (!at_end(s)) {
-        if (*s->p == '"') {
-            s->p++;
-            return OTA_OK;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
+        p++;
+    }
+    return p;
+}
+
+/* A string; p is on the opening quote. */
+static const char *scan_string(const char *p, const char *end)
+{
+    p++;
+    while (p < end) {
+        if (*p == '"') {
+            return p + 1;
         }
-        if ((unsigned char)*s->p < 0x20u || next_char(&s->p, s->end) == BAD_CHAR) {
+        if ((unsigned char)*p < 0x20u || next_char(&p, end) == BAD_CHAR) {
             break;
         }
     }
-    return OTA_ERR_FORMAT;
+    return NULL;
 }
 
 /* One or more digits. */
-static bool scan_digits(scan_t *s)
+static const char *scan_digits(const char *p, const char *end)
 {
-    const char *start = s->p;
+    const char *start = p;
 
-    while (!at_end(s) && (unsigned char)(*s->p - '0') <= 9u) {
-        s->p++;
+    while (p < end && (unsigned char)(*p - '0') <= 9u) {
+        p++;
     }
-    return s->p != start;
+    return (p != start) ? p : NULL;
 }
 
-/* A scalar; s->p is on its first byte (not at the end). */
-static ota_status_t scan_scalar(scan_t *s)
+/* The byte at p, or NUL at the end (a NUL is valid nowhere in JSON text). */
+static char peek(const char *p, const char *end)
+{
+    return (p < end) ? *p : '\0';
+}
+
+/* A scalar; p is on its first byte (not at the end). */
+static const char *scan_scalar(const char *p, const char *end)
 {
     static const char words[] = "true\0false\0null";
     const char *w;
-    char c = *s->p;
+    char c = *p;
 
     if (c == '"') {
-        return scan_string(s);
+        return scan_string(p, end);
     }
     if (c == 't' || c == 'f' || c == 'n') {
         for (w = &words[(c == 't') ? 0 : (c == 'f') ? 5 : 11]; *w != '\0'; w++) {
-            if (!accept(s, *w)) {
-                return OTA_ERR_FORMAT;
+            if (peek(p, end) != *w) {
+                return NULL;
             }
+            p++;
         }
-        return OTA_OK;
+        return p;
     }
     /* number = [ "-" ] ( "0" / 1-9 *DIGIT ) [ "." 1*DIGIT ] [ ("e"/"E") ["+"/"-"] 1*DIGIT ] */
-    (void)accept(s, '-');
-    if (!accept(s, '0') && !scan_digits(s)) {
-        return OTA_ERR_FORMAT;
+    if (c == '-') {
+        p++;
     }
-    if (accept(s, '.') && !scan_digits(s)) {
-        return OTA_ERR_FORMAT;
+    if (peek(p, end) == '0') {
+        p++;
+    } else {
+        p = scan_digits(p, end);
     }
-    if (accept(s, 'e') || accept(s, 'E')) {
-        if (!accept(s, '+')) {
-            (void)accept(s, '-');
-        }
-        if (!scan_digits(s)) {
-            return OTA_ERR_FORMAT;
-        }
+    if (p != NULL && peek(p, end) == '.') {
+        p = scan_digits(p + 1, end);
     }
-    return OTA_OK;
-}
-
-/* `"key" :` of an object member at `depth`; the value follows. */
-static ota_status_t scan_member_head(scan_t *s, uint32_t depth)
-{
-    const char *key;
-
-    skip_ws(s);
-    key = s->p + 1;
-    if (at_end(s) || *s->p != '"' || scan_string(s) != OTA_OK) {
-        return OTA_ERR_FORMAT;
+    if (p != NULL && (peek(p, end) | 0x20) == 'e') { /* 'e' or 'E' */
+        p++;
+        c = peek(p, end);
+        p = scan_digits((c == '+' || c == '-') ? p + 1 : p, end);
     }
-    if (depth == 1u) {
-        s->key = key;
-        s->key_end = s->p - 1;
-    }
-    skip_ws(s);
-    return accept(s, ':') ? OTA_OK : OTA_ERR_FORMAT;
+    return p;
 }
 
 /* The view of the value [start, end) (start has no white space). */
@@ -211,106 +172,112 @@ static void make_view(const char *start, const char *end, ota_json_val_t *v)
 /* Does the escaped key text [p, end) decode to exactly `key`? */
 static bool key_equals(const char *p, const char *end, const char *key);
 
-/* Skip white space, then scan one whole value into a view. With s->want
- * set, each member of the outermost object whose key is s->want is kept in
- * s->found (a second one is OTA_ERR_FORMAT). */
-static ota_status_t scan(scan_t *s, ota_json_val_t *v)
+/* Scan [p, p + len) as one whole value, with white space around it, into
+ * *v; with `want` (an object), the member `want` goes to *v instead (a
+ * second one is OTA_ERR_FORMAT), or OTA_ERR_NOT_FOUND. */
+static ota_status_t scan_all(const char *p, size_t len, const char *want, ota_json_val_t *v)
 {
+    const char *end = p + len;
     uint32_t kinds = 0u; /* bit d: level depth - d is an array */
     uint32_t depth = 0u; /* open levels */
-    uint32_t max = OTA_CFG_JSON_MAX_DEPTH + ((s->want != NULL) ? 1u : 0u);
+    uint32_t max = OTA_CFG_JSON_MAX_DEPTH + ((want != NULL) ? 1u : 0u);
     const char *start;
-    ota_status_t st;
+    const char *q;
+    const char *key = NULL; /* the last level-1 member: key text, value */
+    const char *key_end = NULL;
+    const char *val = NULL;
+    ota_json_val_t found = {NULL, 0u, OTA_JSON_NULL};
     bool opened;
 
-    skip_ws(s);
-    start = s->p;
+    p = skip_ws(p, end);
+    start = p;
     for (;;) {
         /* A value must start here. */
-        skip_ws(s);
+        p = skip_ws(p, end);
         if (depth == 1u) {
-            s->val = s->p;
+            val = p;
         }
-        if (at_end(s)) {
+        if (p >= end) {
             return OTA_ERR_FORMAT;
         }
-        opened = ((*s->p | 0x20) == '{'); /* '{' or '[' */
+        opened = ((*p | 0x20) == '{'); /* '{' or '[' */
         if (opened) {
             if (depth >= max) {
                 return OTA_ERR_RANGE;
             }
-            kinds = (kinds << 1) | (((unsigned char)*s->p >> 5) ^ 3u); /* '[' is 0x5B, '{' 0x7B */
+            kinds = (kinds << 1) | (((unsigned char)*p >> 5) ^ 3u); /* '[' is 0x5B, '{' 0x7B */
             depth++;
-            s->p++;
-            skip_ws(s);
+            p = skip_ws(p + 1, end);
         } else {
-            st = scan_scalar(s);
-            if (st != OTA_OK) {
-                return st;
+            p = scan_scalar(p, end);
+            if (p == NULL) {
+                return OTA_ERR_FORMAT;
             }
         }
         /* Unless a level was just opened, a value has ended inside level
          * `depth`: close what it completes, up to a comma. */
         for (;;) {
             if (!opened) {
-                if (depth == 1u && s->want != NULL && key_equals(s->key, s->key_end, s->want)) {
-                    if (s->found.p != NULL) {
+                if (depth == 1u && want != NULL && key_equals(key, key_end, want)) {
+                    if (found.p != NULL) {
                         return OTA_ERR_FORMAT;
                     }
-                    make_view(s->val, s->p, &s->found);
+                    make_view(val, p, &found);
                 }
                 if (depth == 0u) {
-                    make_view(start, s->p, v);
+                    if (want == NULL) {
+                        make_view(start, p, v);
+                    }
+                    if (skip_ws(p, end) != end) {
+                        return OTA_ERR_FORMAT;
+                    }
+                    if (want != NULL) {
+                        if (found.p == NULL) {
+                            return OTA_ERR_NOT_FOUND;
+                        }
+                        *v = found;
+                    }
                     return OTA_OK;
                 }
-                skip_ws(s);
-                if (accept(s, ',')) {
+                p = skip_ws(p, end);
+                if (peek(p, end) == ',') {
+                    p++;
                     break;
                 }
             }
-            if (!accept(s, (char)('}' - ((kinds & 1u) << 5)))) { /* '}' - 0x20 is ']' */
+            if (peek(p, end) != (char)('}' - ((kinds & 1u) << 5))) { /* '}' - 0x20 is ']' */
                 if (!opened) {
                     return OTA_ERR_FORMAT;
                 }
                 break;
             }
+            p++;
             depth--;
             kinds >>= 1;
             opened = false;
         }
         if ((kinds & 1u) == 0u) {
-            st = scan_member_head(s, depth);
-            if (st != OTA_OK) {
-                return st;
+            /* `"key" :` of an object member */
+            p = skip_ws(p, end);
+            if (peek(p, end) != '"') {
+                return OTA_ERR_FORMAT;
             }
+            q = p + 1;
+            p = scan_string(p, end);
+            if (p == NULL) {
+                return OTA_ERR_FORMAT;
+            }
+            if (depth == 1u) {
+                key = q;
+                key_end = p - 1;
+            }
+            p = skip_ws(p, end);
+            if (peek(p, end) != ':') {
+                return OTA_ERR_FORMAT;
+            }
+            p++;
         }
     }
-}
-
-/* Scan [p, p + len) as one whole value into *v; with `want` (an object),
- * the member `want` goes to *v instead, or OTA_ERR_NOT_FOUND. */
-static ota_status_t scan_all(const char *p, size_t len, const char *want, ota_json_val_t *v)
-{
-    scan_t s;
-    ota_json_val_t whole;
-    ota_status_t st;
-
-    memset(&s, 0, sizeof s);
-    s.p = p;
-    s.end = p + len;
-    s.want = want;
-    st = scan(&s, (want != NULL) ? &whole : v);
-    skip_ws(&s);
-    if (st == OTA_OK && !at_end(&s)) {
-        return OTA_ERR_FORMAT;
-    }
-    if (st == OTA_OK && want != NULL) {
-        if (s.found.p == NULL) {
-            return OTA_ERR_NOT_FOUND;
-        }
-        *v = s.found;
-    }
-    return st;
 }
 
 ota_status_t ota_json_parse(const char *text, size_t len, ota_json_val_t *root)
