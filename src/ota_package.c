@@ -52,17 +52,17 @@ ota_status_t ota_pkg_geometry(ota_pkg_format_t format, uint32_t pkg_size, uint32
 
 uint32_t ota_pkg_chunk_len(const ota_pkg_geom_t *geom, uint32_t k)
 {
-    uint32_t start;
+    uint64_t start;
 
-    if (geom == NULL || geom->chunk_size == 0u || k >= geom->chunks ||
-        k > UINT32_MAX / geom->chunk_size) {
+    if (geom == NULL || k >= geom->chunks) {
         return 0u;
     }
-    start = k * geom->chunk_size;
+    start = (uint64_t)k * geom->chunk_size; /* 64 bits: no wrap (a chunk_size of 0 gives 0) */
     if (start >= geom->pkg_size) {
         return 0u; /* chunk k lies at or past the end */
     }
-    return (geom->pkg_size - start < geom->chunk_size) ? geom->pkg_size - start : geom->chunk_size;
+    return (geom->pkg_size - start < geom->chunk_size) ? (uint32_t)(geom->pkg_size - start)
+                                                       : geom->chunk_size;
 }
 
 ota_status_t ota_pkg_check_chunk(const ota_pkg_geom_t *geom, uint32_t k, const uint8_t *chunk,

@@ -250,11 +250,8 @@ void ota_tb_current_fw(ota_sb_t *sb, const char *title, const char *version)
 
 void ota_tb_fw_state(ota_sb_t *sb, const char *state, const char *error)
 {
-    if (error != NULL) {
-        json_obj(sb, "fw_state", "FAILED", "fw_error", error);
-    } else {
-        json_obj(sb, "fw_state", state, NULL, NULL);
-    }
+    json_obj(sb, "fw_state", (error != NULL) ? "FAILED" : state, (error != NULL) ? "fw_error" : NULL,
+             error);
 }
 
 void ota_tb_status_msg(ota_sb_t *sb, const char *imei, ota_code_t code, const char *detail)
