@@ -38,14 +38,10 @@ static uint32_t ror(uint32_t x, unsigned n)
     return (x >> n) | (x << (32u - n));
 }
 
-/* The shape shared by the four sigma functions: ror a ^ ror b ^ last. */
-static uint32_t sig(uint32_t x, unsigned a, unsigned b, uint32_t last)
-{
-    return ror(x, a) ^ ror(x, b) ^ last;
-}
-
 /* One 64-byte block into the chaining value. The message schedule is kept
- * in a 16-word ring: w[i & 15] holds W[i]. */
+ * in a 16-word ring: w[i & 15] holds W[i]. The four sigma functions are
+ * written with nested rotations, ror(x ^ ror(x, b), a) = ror(x, a) ^
+ * ror(x, a + b), and Ch and Maj in their shorter equivalent forms. */
 static void compress(uint32_t h[8], const uint8_t block[64])
 {
     uint32_t w[16];
@@ -64,11 +60,15 @@ static void compress(uint32_t h[8], const uint8_t block[64])
         } else {
             uint32_t w15 = w[(i + 1u) & 15u];
             uint32_t w2 = w[(i + 14u) & 15u];
-            w[i & 15u] += sig(w15, 7, 18, w15 >> 3) + w[(i + 9u) & 15u] + sig(w2, 17, 19, w2 >> 10);
+            /* W[i-16] + sigma0(W[i-15]) + W[i-7] + sigma1(W[i-2]) */
+            w[i & 15u] += (ror(w15 ^ ror(w15, 11), 7) ^ (w15 >> 3)) + w[(i + 9u) & 15u] +
+                          (ror(w2 ^ ror(w2, 2), 17) ^ (w2 >> 10));
         }
-        t1 = v[7] + sig(v[4], 6, 11, ror(v[4], 25)) + ((v[4] & v[5]) ^ (~v[4] & v[6])) + sha_k[i] +
-             w[i & 15u];
-        t2 = sig(v[0], 2, 13, ror(v[0], 22)) + ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
+        /* h + Sigma1(e) + Ch(e, f, g) + K[i] + W[i] */
+        t1 = v[7] + ror(v[4] ^ ror(v[4] ^ ror(v[4], 14), 5), 6) + (v[6] ^ (v[4] & (v[5] ^ v[6]))) +
+             sha_k[i] + w[i & 15u];
+        /* Sigma0(a) + Maj(a, b, c) */
+        t2 = ror(v[0] ^ ror(v[0] ^ ror(v[0], 9), 11), 2) + ((v[0] & v[1]) | (v[2] & (v[0] | v[1])));
         memmove(&v[1], &v[0], 7u * sizeof v[0]);
         v[4] += t1;
         v[0] = t1 + t2;
