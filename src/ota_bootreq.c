@@ -20,9 +20,9 @@
 #define BR_CRC 88u
 #define BR_STR_FIELD (OTA_BOOTREQ_STR_MAX + 1u)
 
-/* The first bytes of a record: OTA_BOOTREQ_MAGIC ("CBRQ"), OTA_BOOTREQ_VERSION
- * (1) and reserved1 (0xFFFF), little-endian. */
-static const char k_head[] = "CBRQ\001\000\377\377";
+/* The first bytes of a valid record: OTA_BOOTREQ_MAGIC ("CBRQ") and
+ * OTA_BOOTREQ_VERSION (1), little-endian. */
+static const uint8_t k_head[BR_RESERVED1] = {'C', 'B', 'R', 'Q', 1u, 0u};
 
 /* Little-endian store / load of a 32-bit value. */
 static void put_le32(uint8_t *p, uint32_t v)
@@ -67,17 +67,20 @@ static int padded_ok(const uint8_t *f)
 
 ota_status_t ota_bootreq_encode(const ota_bootreq_t *req, uint8_t out[OTA_BOOTREQ_SIZE])
 {
+    /* Each string must end within its 33-byte array. */
     if (req == NULL || out == NULL || memchr(req->title, '\0', BR_STR_FIELD) == NULL ||
         memchr(req->version, '\0', BR_STR_FIELD) == NULL) {
         return OTA_ERR_PARAM;
     }
-    memset(out, 0, OTA_BOOTREQ_SIZE);
-    memcpy(out, k_head, BR_ADDR); /* magic, version, reserved1 */
+    /* Every byte of the record is written below. */
+    put_le32(&out[BR_MAGIC], OTA_BOOTREQ_MAGIC);
+    put_le32(&out[BR_VERSION], 0xFFFF0000u | OTA_BOOTREQ_VERSION); /* and reserved1 */
     put_le32(&out[BR_ADDR], req->image_addr);
     put_le32(&out[BR_SIZE], req->image_size);
     put_le32(&out[BR_CRC_IMAGE], req->image_crc);
-    strcpy((char *)&out[BR_TITLE], req->title);
-    strcpy((char *)&out[BR_FWVER], req->version);
+    /* the string, then NULs to the end of the field */
+    (void)strncpy((char *)&out[BR_TITLE], req->title, BR_STR_FIELD);
+    (void)strncpy((char *)&out[BR_FWVER], req->version, BR_STR_FIELD);
     out[BR_RESERVED2] = 0xFFu;
     out[BR_RESERVED2 + 1u] = 0xFFu;
     put_le32(&out[BR_CRC], ota_crc32(0u, out, BR_CRC));
@@ -95,7 +98,7 @@ ota_status_t ota_bootreq_decode(const uint8_t in[OTA_BOOTREQ_SIZE], ota_bootreq_
     if (ota_crc32(0u, in, BR_CRC) != get_le32(&in[BR_CRC])) {
         return OTA_ERR_CHECKSUM;
     }
-    if (memcmp(in, k_head, BR_RESERVED1) != 0 || !padded_ok(&in[BR_TITLE]) ||
+    if (memcmp(in, k_head, sizeof k_head) != 0 || !padded_ok(&in[BR_TITLE]) ||
         !padded_ok(&in[BR_FWVER])) {
         return OTA_ERR_FORMAT;
     }

@@ -1,16 +1,16 @@
 /*
  * ota_json.c - bounded, non-recursive JSON reader (RFC 8259).
  *
- * One scanner, scan(), checks the full syntax of one value on a cursor
+ * One scanner, scan_all(), checks the full syntax of one value on a cursor
  * [p, end) and never looks at *end. Nesting is tracked in a bit stack (bit 0
  * is the innermost open level: 1 = array, 0 = object) held in a uint32_t, so
  * depth costs no stack and is bounded by OTA_CFG_JSON_MAX_DEPTH (at most
  * 32). Each step consumes at least one byte, so every scan ends within len
  * steps. ota_json_get() runs the same scanner over the object and looks at
- * each of its own members (level 1) as the scan passes them; the object
- * itself is one level more there, so its members may nest as deep as a
- * whole document (a 33rd level drops the bottom bit of the stack: that
- * level is the object, and a 0 bit is what comes back).
+ * each of its own members (level 1) as the scan passes them. The object is
+ * one level more there, so that its members may nest as deep as in a
+ * document of their own; at a 33rd level the object's bit is shifted out of
+ * the stack, and the 0 that comes back in its place says "object" again.
  *
  * Bytes >= 0x80 inside strings are passed through as they are (UTF-8 is
  * not re-validated); control characters below 0x20 are refused there.
@@ -118,13 +118,13 @@ static char peek(const char *p, const char *end)
 static const char *scan_scalar(const char *p, const char *end)
 {
     static const char words[] = "true\0false\0null";
-    const char *w;
     char c = *p;
 
     if (c == '"') {
         return scan_string(p, end);
     }
     if (c == 't' || c == 'f' || c == 'n') {
+        const char *w;
         for (w = &words[(c == 't') ? 0 : (c == 'f') ? 5 : 11]; *w != '\0'; w++) {
             if (peek(p, end) != *w) {
                 return NULL;
@@ -172,112 +172,161 @@ static void make_view(const char *start, const char *end, ota_json_val_t *v)
 /* Does the escaped key text [p, end) decode to exactly `key`? */
 static bool key_equals(const char *p, const char *end, const char *key);
 
+/* The state of one scan. */
+typedef struct {
+    const char *end;
+    uint32_t kinds;      /* bit d: level depth - d is an array */
+    uint32_t depth;      /* open levels */
+    uint32_t max;        /* deepest level allowed */
+    const char *want;    /* ota_json_get(): the key looked for; else NULL */
+    const char *key;     /* the last member of level 1: its key (escaped text) */
+    const char *key_end;
+    const char *val;     /* and where its value starts */
+    ota_json_val_t found; /* the member looked for; found.p is NULL until seen */
+} scan_t;
+
+/* The closing bracket of the innermost open level ('}' - 0x20 is ']'). */
+static char closer(const scan_t *s)
+{
+    return (char)('}' - ((s->kinds & 1u) << 5));
+}
+
+/* Where a value must start (white space skipped first): a scalar is
+ * scanned whole; a bracket opens a level (*opened). NULL with *st set when
+ * that is not valid. */
+static const char *value_start(scan_t *s, const char *p, bool *opened, ota_status_t *st)
+{
+    p = skip_ws(p, s->end);
+    if (s->depth == 1u) {
+        s->val = p;
+    }
+    *opened = (p < s->end && (*p | 0x20) == '{'); /* '{' or '[' */
+    *st = OTA_ERR_FORMAT;
+    if (!*opened) {
+        return (p < s->end) ? scan_scalar(p, s->end) : NULL;
+    }
+    if (s->depth >= s->max) {
+        *st = OTA_ERR_RANGE;
+        return NULL;
+    }
+    s->kinds = (s->kinds << 1) | (((unsigned char)*p >> 5) ^ 3u); /* '[' is 0x5B, '{' 0x7B */
+    s->depth++;
+    return skip_ws(p + 1, s->end);
+}
+
+/* A value has ended at p inside level s->depth: the member looked for is
+ * kept when this was it (OTA_ERR_FORMAT if it was there before). */
+static ota_status_t member_done(scan_t *s, const char *p)
+{
+    if (s->depth != 1u || s->want == NULL || !key_equals(s->key, s->key_end, s->want)) {
+        return OTA_OK;
+    }
+    if (s->found.p != NULL) {
+        return OTA_ERR_FORMAT;
+    }
+    make_view(s->val, p, &s->found);
+    return OTA_OK;
+}
+
+/* After a value that ended at p (or, with `opened`, just inside the level
+ * it opened): close the levels it completes. Returns the position after a
+ * comma or of the first value of the opened level (another value follows),
+ * or after the whole value (s->depth is 0 then); NULL with *st set when not
+ * valid. */
+static const char *value_end(scan_t *s, const char *p, bool opened, ota_status_t *st)
+{
+    for (;;) {
+        if (!opened) {
+            *st = member_done(s, p);
+            if (*st != OTA_OK || s->depth == 0u) {
+                return (*st == OTA_OK) ? p : NULL;
+            }
+            p = skip_ws(p, s->end);
+            if (peek(p, s->end) == ',') {
+                return p + 1;
+            }
+        }
+        if (peek(p, s->end) != closer(s)) {
+            *st = OTA_ERR_FORMAT;
+            return opened ? p : NULL;
+        }
+        p++;
+        s->depth--;
+        s->kinds >>= 1;
+        opened = false;
+    }
+}
+
+/* `"key" :` of a member of an object at level s->depth; NULL if not valid. */
+static const char *scan_key(scan_t *s, const char *p)
+{
+    const char *key;
+
+    p = skip_ws(p, s->end);
+    if (peek(p, s->end) != '"') {
+        return NULL;
+    }
+    key = p + 1;
+    p = scan_string(p, s->end);
+    if (p == NULL) {
+        return NULL;
+    }
+    if (s->depth == 1u) {
+        s->key = key;
+        s->key_end = p - 1;
+    }
+    p = skip_ws(p, s->end);
+    return (peek(p, s->end) == ':') ? p + 1 : NULL;
+}
+
 /* Scan [p, p + len) as one whole value, with white space around it, into
  * *v; with `want` (an object), the member `want` goes to *v instead (a
  * second one is OTA_ERR_FORMAT), or OTA_ERR_NOT_FOUND. */
 static ota_status_t scan_all(const char *p, size_t len, const char *want, ota_json_val_t *v)
 {
-    const char *end = p + len;
-    uint32_t kinds = 0u; /* bit d: level depth - d is an array */
-    uint32_t depth = 0u; /* open levels */
-    uint32_t max = OTA_CFG_JSON_MAX_DEPTH + ((want != NULL) ? 1u : 0u);
+    scan_t s;
     const char *start;
-    const char *q;
-    const char *key = NULL; /* the last level-1 member: key text, value */
-    const char *key_end = NULL;
-    const char *val = NULL;
-    ota_json_val_t found = {NULL, 0u, OTA_JSON_NULL};
+    ota_status_t st;
     bool opened;
 
-    p = skip_ws(p, end);
-    start = p;
+    memset(&s, 0, sizeof s);
+    s.end = p + len;
+    s.max = OTA_CFG_JSON_MAX_DEPTH + ((want != NULL) ? 1u : 0u);
+    s.want = want;
+    start = skip_ws(p, s.end);
+    p = start;
     for (;;) {
-        /* A value must start here. */
-        p = skip_ws(p, end);
-        if (depth == 1u) {
-            val = p;
+        p = value_start(&s, p, &opened, &st);
+        if (p != NULL) {
+            p = value_end(&s, p, opened, &st);
         }
-        if (p >= end) {
-            return OTA_ERR_FORMAT;
+        if (p == NULL) {
+            return st;
         }
-        opened = ((*p | 0x20) == '{'); /* '{' or '[' */
-        if (opened) {
-            if (depth >= max) {
-                return OTA_ERR_RANGE;
-            }
-            kinds = (kinds << 1) | (((unsigned char)*p >> 5) ^ 3u); /* '[' is 0x5B, '{' 0x7B */
-            depth++;
-            p = skip_ws(p + 1, end);
-        } else {
-            p = scan_scalar(p, end);
+        if (s.depth == 0u) {
+            break;
+        }
+        if ((s.kinds & 1u) == 0u) {
+            p = scan_key(&s, p);
             if (p == NULL) {
                 return OTA_ERR_FORMAT;
             }
-        }
-        /* Unless a level was just opened, a value has ended inside level
-         * `depth`: close what it completes, up to a comma. */
-        for (;;) {
-            if (!opened) {
-                if (depth == 1u && want != NULL && key_equals(key, key_end, want)) {
-                    if (found.p != NULL) {
-                        return OTA_ERR_FORMAT;
-                    }
-                    make_view(val, p, &found);
-                }
-                if (depth == 0u) {
-                    if (want == NULL) {
-                        make_view(start, p, v);
-                    }
-                    if (skip_ws(p, end) != end) {
-                        return OTA_ERR_FORMAT;
-                    }
-                    if (want != NULL) {
-                        if (found.p == NULL) {
-                            return OTA_ERR_NOT_FOUND;
-                        }
-                        *v = found;
-                    }
-                    return OTA_OK;
-                }
-                p = skip_ws(p, end);
-                if (peek(p, end) == ',') {
-                    p++;
-                    break;
-                }
-            }
-            if (peek(p, end) != (char)('}' - ((kinds & 1u) << 5))) { /* '}' - 0x20 is ']' */
-                if (!opened) {
-                    return OTA_ERR_FORMAT;
-                }
-                break;
-            }
-            p++;
-            depth--;
-            kinds >>= 1;
-            opened = false;
-        }
-        if ((kinds & 1u) == 0u) {
-            /* `"key" :` of an object member */
-            p = skip_ws(p, end);
-            if (peek(p, end) != '"') {
-                return OTA_ERR_FORMAT;
-            }
-            q = p + 1;
-            p = scan_string(p, end);
-            if (p == NULL) {
-                return OTA_ERR_FORMAT;
-            }
-            if (depth == 1u) {
-                key = q;
-                key_end = p - 1;
-            }
-            p = skip_ws(p, end);
-            if (peek(p, end) != ':') {
-                return OTA_ERR_FORMAT;
-            }
-            p++;
         }
     }
+    /* The whole value is [start, p): nothing but white space may follow. */
+    if (want == NULL) {
+        make_view(start, p, v);
+    }
+    if (skip_ws(p, s.end) != s.end) {
+        return OTA_ERR_FORMAT;
+    }
+    if (want != NULL) {
+        if (s.found.p == NULL) {
+            return OTA_ERR_NOT_FOUND;
+        }
+        *v = s.found;
+    }
+    return OTA_OK;
 }
 
 ota_status_t ota_json_parse(const char *text, size_t len, ota_json_val_t *root)
@@ -292,6 +341,42 @@ ota_status_t ota_json_parse(const char *text, size_t len, ota_json_val_t *root)
 /* Unescaping                                                               */
 /* ------------------------------------------------------------------------ */
 
+/* next_char(), with a surrogate pair (a high one, then a low one) joined
+ * into one code point. */
+static uint32_t next_code(const char **pp, const char *end)
+{
+    uint32_t cp = next_char(pp, end);
+
+    if (cp - 0xD800u < 0x400u && *pp < end) {
+        const char *q = *pp;
+        uint32_t lo = next_char(&q, end) - 0xDC00u;
+        if (lo < 0x400u) {
+            cp = 0x10000u + ((cp - 0xD800u) << 10) + lo;
+            *pp = q;
+        }
+    }
+    return cp;
+}
+
+/* The bytes of a character from next_code() into out: a raw byte as it
+ * is, a code point as UTF-8. Returns 1..4. */
+static size_t put_utf8(uint32_t cp, uint8_t out[4])
+{
+    size_t k = 1u;
+
+    if (cp < RAW_BYTE && cp >= 0x80u) { /* a code point that needs 2 to 4 bytes */
+        size_t i;
+        k = (cp < 0x800u) ? 2u : (cp < 0x10000u) ? 3u : 4u;
+        for (i = k - 1u; i > 0u; i--) {
+            out[i] = (uint8_t)(0x80u | (cp & 0x3Fu));
+            cp >>= 6;
+        }
+        cp |= 0xF00u >> k; /* 110xxxxx, 1110xxxx or 11110xxx */
+    }
+    out[0] = (uint8_t)cp;
+    return k;
+}
+
 /* Unescape the string text [p, end): into buf (cap >= 1 bytes, NUL-terminated)
  * or, with buf NULL, compared with the first cap - 1 bytes of key. \uXXXX
  * becomes UTF-8; \u0000 and lone surrogates are refused. OTA_OK with *len
@@ -305,32 +390,14 @@ static ota_status_t unescape(const char *p, const char *end, char *buf, size_t c
 
     while (p < end) {
         uint8_t tmp[4];
-        uint32_t cp = next_char(&p, end);
-        size_t k = 1u;
-        size_t i;
+        uint32_t cp = next_code(&p, end);
+        size_t k;
 
-        if (cp - 0xD800u < 0x400u && p < end) { /* a high surrogate: a low one may follow */
-            const char *q = p;
-            uint32_t lo = next_char(&q, end) - 0xDC00u;
-            if (lo < 0x400u) {
-                cp = 0x10000u + ((cp - 0xD800u) << 10) + lo;
-                p = q;
-            }
-        }
-
-        if (cp == BAD_CHAR || cp == 0u || cp - 0xD800u < 0x800u) {
+        if (cp == BAD_CHAR || cp == 0u || (cp >= 0xD800u && cp <= 0xDFFFu)) { /* or a lone surrogate */
             st = OTA_ERR_FORMAT;
             break;
         }
-        if (cp < RAW_BYTE && cp >= 0x80u) {
-            k = (cp < 0x800u) ? 2u : (cp < 0x10000u) ? 3u : 4u;
-            for (i = k - 1u; i > 0u; i--) {
-                tmp[i] = (uint8_t)(0x80u | (cp & 0x3Fu));
-                cp >>= 6;
-            }
-            cp |= 0xF00u >> k; /* 110xxxxx, 1110xxxx or 11110xxx */
-        }
-        tmp[0] = (uint8_t)cp;
+        k = put_utf8(cp, tmp);
         if (k > cap - 1u - n) {
             st = OTA_ERR_NOSPACE;
             break;

@@ -4,9 +4,13 @@
  */
 #include "cellota/ota_status.h"
 
-/* String i of a run of NUL-terminated strings. */
-static const char *nth(const char *p, unsigned i)
+/* String i of a run of NUL-terminated strings, or the last (number `last`)
+ * when i is past it. */
+static const char *nth(const char *p, unsigned i, unsigned last)
 {
+    if (i > last) {
+        i = last;
+    }
     while (i > 0u) {
         while (*p++ != '\0') {
         }
@@ -21,9 +25,7 @@ const char *ota_status_str(ota_status_t st)
     static const char names[] = "ok\0bad parameter\0wrong state\0port failure\0no space\0"
                                 "bad format\0out of range\0checksum mismatch\0not found\0"
                                 "timeout\0unknown";
-    unsigned i = 0u - (unsigned)st; /* 0 for OTA_OK, 1..9 for the errors */
-
-    return nth(names, (i < 10u) ? i : 10u);
+    return nth(names, 0u - (unsigned)st, 10u); /* 0 for OTA_OK, 1..9 for the errors */
 }
 
 const char *ota_code_str(ota_code_t code)
@@ -38,5 +40,5 @@ const char *ota_code_str(ota_code_t code)
     if (i > (unsigned)OTA_CODE_CHECKSUM) {
         i = (code == OTA_CODE_SUCCESS) ? 8u : 0u;
     }
-    return nth(texts, i);
+    return nth(texts, i, 8u);
 }

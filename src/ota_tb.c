@@ -130,6 +130,49 @@ static const char *size_problem(const ota_json_val_t *shared, uint32_t *size)
     return (*size == 0u) ? " is 0" : NULL;
 }
 
+/* The checksum: a supported algorithm, and exactly 2 * n hex digits for its
+ * n bytes, kept in the order written. On success offer->algo is set. */
+static ota_code_t decide_checksum(const ota_json_val_t *shared, ota_tb_offer_t *offer,
+                                  ota_sb_t *why)
+{
+    char text[72];
+    ota_algo_t algo = OTA_ALGO_CRC32;
+    size_t n = 4u;
+    size_t i;
+    unsigned acc = 0u;
+
+    if (get_text(shared, "fw_checksum_algorithm", text, 16u, why) != OTA_OK) {
+        return OTA_CODE_CHECKSUM;
+    }
+    if (strcmp(text, "CRC32") != 0) {
+        algo = OTA_ALGO_SHA256;
+        n = 32u;
+        if (!OTA_CFG_SHA256 || strcmp(text, "SHA256") != 0) {
+            ota_sb_fmt(why, "unsupported checksum algorithm %s", text, 0u, 0u);
+            return OTA_CODE_CHECKSUM;
+        }
+    }
+    if (get_text(shared, "fw_checksum", text, sizeof text, why) != OTA_OK) {
+        return OTA_CODE_CHECKSUM;
+    }
+    /* i ends at 2 * n only with the right length and every digit valid. */
+    for (i = (strlen(text) == 2u * n) ? 0u : 2u * n + 1u; i < 2u * n; i++) {
+        int h = ota_hex_value(text[i]);
+        if (h < 0) {
+            break;
+        }
+        acc = (acc << 4) | (unsigned)h;
+        if ((i & 1u) != 0u) {
+            offer->checksum[i / 2u] = (uint8_t)acc;
+        }
+    }
+    if (i != 2u * n) {
+        return bad(why, OTA_CODE_CHECKSUM, " malformed", "fw_checksum");
+    }
+    offer->algo = algo;
+    return OTA_CODE_NONE;
+}
+
 /* In Dragino's order: the title (none → 5, another → 1), the version (the
  * running one → 6), then the package: size (→ 3), checksum (→ 7). */
 ota_code_t ota_tb_decide(const uint8_t *payload, size_t len, const char *my_title,
@@ -137,13 +180,8 @@ ota_code_t ota_tb_decide(const uint8_t *payload, size_t len, const char *my_titl
 {
     ota_json_val_t root;
     ota_json_val_t shared;
-    char text[72];
     const char *what;
-    ota_algo_t algo = OTA_ALGO_CRC32;
     ota_status_t st;
-    size_t n = 4u;
-    size_t i;
-    unsigned acc = 0u;
 
     memset(offer, 0, sizeof *offer);
     if (payload == NULL || ota_json_parse((const char *)payload, len, &root) != OTA_OK ||
@@ -186,38 +224,7 @@ ota_code_t ota_tb_decide(const uint8_t *payload, size_t len, const char *my_titl
     if (what != NULL) {
         return bad(why, OTA_CODE_FORMAT, what, "fw_size");
     }
-
-    if (get_text(&shared, "fw_checksum_algorithm", text, 16u, why) != OTA_OK) {
-        return OTA_CODE_CHECKSUM;
-    }
-    if (strcmp(text, "CRC32") != 0) {
-        algo = OTA_ALGO_SHA256;
-        n = 32u;
-        if (!OTA_CFG_SHA256 || strcmp(text, "SHA256") != 0) {
-            ota_sb_fmt(why, "unsupported checksum algorithm %s", text, 0u, 0u);
-            return OTA_CODE_CHECKSUM;
-        }
-    }
-    if (get_text(&shared, "fw_checksum", text, sizeof text, why) != OTA_OK) {
-        return OTA_CODE_CHECKSUM;
-    }
-    /* Exactly 2 * n hex digits, into n bytes in the order written. */
-    st = (strlen(text) == 2u * n) ? OTA_OK : OTA_ERR_FORMAT;
-    for (i = 0u; st == OTA_OK && i < 2u * n; i++) {
-        int h = ota_hex_value(text[i]);
-        if (h < 0) {
-            st = OTA_ERR_FORMAT;
-        }
-        acc = (acc << 4) | (unsigned)h;
-        if ((i & 1u) != 0u && st == OTA_OK) {
-            offer->checksum[i / 2u] = (uint8_t)acc;
-        }
-    }
-    if (st != OTA_OK) {
-        return bad(why, OTA_CODE_CHECKSUM, " malformed", "fw_checksum");
-    }
-    offer->algo = algo;
-    return OTA_CODE_NONE;
+    return decide_checksum(&shared, offer, why);
 }
 
 void ota_tb_chunk_request_topic(ota_sb_t *sb, uint32_t rid, uint32_t k)
