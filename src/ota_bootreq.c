@@ -65,6 +65,19 @@ static int padded_ok(const uint8_t *f)
     return f[BR_STR_FIELD - 1u] == 0u;
 }
 
+/* A string (its NUL within the field checked) as a NUL-padded field. */
+static void put_str(uint8_t *f, const char *s)
+{
+    unsigned i;
+
+    for (i = 0u; i < BR_STR_FIELD; i++) {
+        f[i] = (uint8_t)*s;
+        if (*s != '\0') {
+            s++; /* at the NUL, s stays there: the rest of the field is 0 */
+        }
+    }
+}
+
 ota_status_t ota_bootreq_encode(const ota_bootreq_t *req, uint8_t out[OTA_BOOTREQ_SIZE])
 {
     /* Each string must end within its 33-byte array. */
@@ -78,9 +91,8 @@ ota_status_t ota_bootreq_encode(const ota_bootreq_t *req, uint8_t out[OTA_BOOTRE
     put_le32(&out[BR_ADDR], req->image_addr);
     put_le32(&out[BR_SIZE], req->image_size);
     put_le32(&out[BR_CRC_IMAGE], req->image_crc);
-    /* the string, then NULs to the end of the field */
-    (void)strncpy((char *)&out[BR_TITLE], req->title, BR_STR_FIELD);
-    (void)strncpy((char *)&out[BR_FWVER], req->version, BR_STR_FIELD);
+    put_str(&out[BR_TITLE], req->title);
+    put_str(&out[BR_FWVER], req->version);
     out[BR_RESERVED2] = 0xFFu;
     out[BR_RESERVED2 + 1u] = 0xFFu;
     put_le32(&out[BR_CRC], ota_crc32(0u, out, BR_CRC));
