@@ -150,6 +150,7 @@ void ota_sb_fmt(ota_sb_t *sb, const char *fmt, const char *s, uint32_t a, uint32
 {
     for (; *fmt != '\0'; fmt++) {
         char spec = (*fmt == '%') ? fmt[1] : '\0';
+        bool conv = true;
         if (spec == 's') {
             ota_sb_str(sb, s);
         } else if (spec == 'u' || spec == 'd' || spec == 'x') {
@@ -158,10 +159,8 @@ void ota_sb_fmt(ota_sb_t *sb, const char *fmt, const char *s, uint32_t a, uint32
             b = 0u;
         } else {
             ota_sb_mem(sb, fmt, 1u); /* plain text, or a '%' that is not a conversion */
-            if (spec != '%') {
-                continue;
-            }
+            conv = (spec == '%');    /* "%%" is one '%' */
         }
-        fmt++;
+        fmt += conv ? 1 : 0;
     }
 }
