@@ -4,7 +4,6 @@
  * Every product and sum is guarded: pkg_size may be anything up to
  * UINT32_MAX and a geometry may be handed in by the caller.
  */
-#include <stdbool.h>
 
 #include "cellota/ota_crc32.h"
 #include "cellota/ota_package.h"
