@@ -34,17 +34,16 @@ uint32_t ota_crc32(uint32_t crc, const void *data, size_t len)
 
 void ota_crc32_to_tb_hex(uint32_t crc, char out[9])
 {
-    static const char digits[] = "0123456789abcdef";
     unsigned i;
 
     if (out == NULL) {
         return;
     }
-    /* Little-endian byte order: lowest byte first, high nibble first within a byte. */
-    for (i = 0u; i < 4u; i++) {
-        uint32_t byte = (crc >> (8u * i)) & 0xFFu;
-        out[2u * i] = digits[byte >> 4];
-        out[2u * i + 1u] = digits[byte & 0x0Fu];
+    /* Little-endian byte order: lowest byte first, high nibble first within
+     * a byte, so digit i is the nibble at bit 4 * (i ^ 1). */
+    for (i = 0u; i < 8u; i++) {
+        unsigned d = (unsigned)(crc >> (4u * (i ^ 1u))) & 0x0Fu;
+        out[i] = (char)((d < 10u) ? '0' + d : 'a' - 10u + d);
     }
     out[8] = '\0';
 }

@@ -3,8 +3,6 @@
 
 #include <string.h>
 
-static const char hex_digits[] = "0123456789abcdef";
-
 void ota_sb_init(ota_sb_t *sb, char *buf, size_t cap)
 {
     sb->buf = buf;
@@ -18,16 +16,13 @@ void ota_sb_init(ota_sb_t *sb, char *buf, size_t cap)
 
 int ota_hex_value(char c)
 {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
+    unsigned u = (unsigned char)c;
+
+    if (u - '0' < 10u) {
+        return (int)(u - '0');
     }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
+    u |= 0x20u; /* 'A'..'F' to 'a'..'f'; nothing else lands there */
+    return (u - 'a' < 6u) ? (int)(u - 'a' + 10u) : -1;
 }
 
 /* Room left for characters, keeping one byte for the NUL. */
@@ -39,6 +34,7 @@ static size_t sb_room(const ota_sb_t *sb)
 void ota_sb_mem(ota_sb_t *sb, const char *s, size_t n)
 {
     size_t room = sb_room(sb);
+
     if (sb->cap == 0u) {
         sb->over = true;
         return;
@@ -59,32 +55,60 @@ void ota_sb_str(ota_sb_t *sb, const char *s)
     }
 }
 
+/* Lower-case hex digit of the low nibble of v. */
+static char hex_digit(uint32_t v)
+{
+    v &= 0xFu;
+    return (char)((v < 10u) ? '0' + v : 'a' - 10u + v);
+}
+
+/* One number: 'x' as 0x + 8 hex digits, 'd' as two's complement signed
+ * decimal, anything else as unsigned decimal. */
+static void sb_number(ota_sb_t *sb, char spec, uint32_t v)
+{
+    char tmp[11];
+    size_t i = sizeof tmp;
+    bool neg = (spec == 'd' && v >= 0x80000000u);
+
+    if (spec == 'x') {
+        while (i > 3u) {
+            tmp[--i] = hex_digit(v);
+            v >>= 4;
+        }
+        tmp[--i] = 'x';
+        tmp[--i] = '0';
+    } else {
+        if (neg) {
+            v = 0u - v; /* negate in unsigned arithmetic: INT32_MIN is safe */
+        }
+        do {
+            uint32_t q = v / 10u;
+            tmp[--i] = (char)('0' + (v - 10u * q));
+            v = q;
+        } while (v != 0u);
+        if (neg) {
+            tmp[--i] = '-';
+        }
+    }
+    ota_sb_mem(sb, &tmp[i], sizeof tmp - i);
+}
+
 void ota_sb_u32(ota_sb_t *sb, uint32_t v)
 {
-    char tmp[10];
-    size_t i = sizeof tmp;
-    do {
-        tmp[--i] = (char)('0' + (v % 10u));
-        v /= 10u;
-    } while (v != 0u);
-    ota_sb_mem(sb, &tmp[i], sizeof tmp - i);
+    sb_number(sb, 'u', v);
 }
 
 void ota_sb_i32(ota_sb_t *sb, int32_t v)
 {
-    ota_sb_fmt(sb, "%d", NULL, (uint32_t)v, 0u);
+    sb_number(sb, 'd', (uint32_t)v);
 }
 
 void ota_sb_hex32(ota_sb_t *sb, uint32_t v)
 {
-    char tmp[10] = {'0', 'x'};
-    for (unsigned i = 0; i < 8u; i++) {
-        tmp[2u + i] = hex_digits[(v >> (28u - 4u * i)) & 0xFu];
-    }
-    ota_sb_mem(sb, tmp, sizeof tmp);
+    sb_number(sb, 'x', v);
 }
 
-/* Append an escape sequence whole or not at all. */
+/* Append n bytes whole or not at all (an escape is never cut in half). */
 static void sb_atomic(ota_sb_t *sb, const char *s, size_t n)
 {
     if (n > sb_room(sb)) {
@@ -96,56 +120,47 @@ static void sb_atomic(ota_sb_t *sb, const char *s, size_t n)
 
 void ota_sb_json_str(ota_sb_t *sb, const char *s)
 {
+    char esc[6];
+
     sb_atomic(sb, "\"", 1u);
     for (; s != NULL && *s != '\0' && !sb->over; s++) {
         unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') {
-            char esc[2] = {'\\', (char)ch};
-            sb_atomic(sb, esc, 2u);
-        } else if (ch < 0x20u) {
-            char esc[6] = {'\\', 'u', '0', '0', hex_digits[ch >> 4], hex_digits[ch & 0xFu]};
-            sb_atomic(sb, esc, 6u);
-        } else {
-            sb_atomic(sb, (const char *)s, 1u);
+        size_t n = 2u;
+        esc[0] = '\\';
+        esc[1] = (char)ch;
+        if (ch < 0x20u) {
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = (char)('0' + (ch >> 4));
+            esc[5] = hex_digit(ch);
+            n = 6u;
+        } else if (ch != '"' && ch != '\\') {
+            esc[0] = (char)ch;
+            n = 1u;
         }
+        sb_atomic(sb, esc, n);
     }
     if (!sb->over) {
         sb_atomic(sb, "\"", 1u);
     }
 }
 
-/* One conversion: v read as two's complement for 'd'. */
-static void sb_number(ota_sb_t *sb, char spec, uint32_t v)
-{
-    if (spec == 'x') {
-        ota_sb_hex32(sb, v);
-        return;
-    }
-    if (spec == 'd' && v >= 0x80000000u) {
-        ota_sb_mem(sb, "-", 1u);
-        v = 0u - v; /* negate in unsigned arithmetic: INT32_MIN is safe */
-    }
-    ota_sb_u32(sb, v);
-}
-
 void ota_sb_fmt(ota_sb_t *sb, const char *fmt, const char *s, uint32_t a, uint32_t b)
 {
-    const uint32_t num[2] = {a, b};
-    unsigned used = 0u;
-
     for (; *fmt != '\0'; fmt++) {
         char spec = (*fmt == '%') ? fmt[1] : '\0';
-        if (spec == '\0' || strchr("sudx", spec) == NULL) {
-            ota_sb_mem(sb, fmt, 1u); /* plain text, or a '%' that is not a conversion */
-            fmt += (spec == '%') ? 1 : 0;
-            continue;
-        }
-        fmt++;
+        bool conv = true;
         if (spec == 's') {
             ota_sb_str(sb, s);
+        } else if (spec == 'u' || spec == 'd' || spec == 'x') {
+            sb_number(sb, spec, a); /* the numbers in turn; a third one prints 0 */
+            a = b;
+            b = 0u;
         } else {
-            sb_number(sb, spec, (used < 2u) ? num[used] : 0u);
-            used++;
+            ota_sb_mem(sb, fmt, 1u); /* plain text, or a '%' that is not a conversion */
+            conv = (spec == '%');    /* "%%" is one '%' */
         }
+        fmt += conv ? 1 : 0;
     }
 }

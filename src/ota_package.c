@@ -4,7 +4,6 @@
  * Every product and sum is guarded: pkg_size may be anything up to
  * UINT32_MAX and a geometry may be handed in by the caller.
  */
-#include <stdbool.h>
 
 #include "cellota/ota_crc32.h"
 #include "cellota/ota_package.h"
@@ -19,111 +18,82 @@ static uint32_t load_le32(const uint8_t *p)
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
-static ota_status_t dragino_geometry(uint32_t pkg_size, ota_pkg_geom_t *geom)
-{
-    uint32_t full = pkg_size / OTA_DRAGINO_RECORD;
-    uint32_t rest = pkg_size % OTA_DRAGINO_RECORD;
-
-    if (rest != 0u && rest <= DRAGINO_CRC_LEN) {
-        return OTA_ERR_FORMAT;
-    }
-    geom->chunk_size = OTA_DRAGINO_RECORD;
-    geom->chunks = full + ((rest != 0u) ? 1u : 0u);
-    /* full * 1024 < pkg_size, so neither term overflows. */
-    geom->image_size = full * OTA_DRAGINO_DATA + ((rest != 0u) ? rest - DRAGINO_CRC_LEN : 0u);
-    return OTA_OK;
-}
-
+/* Both layouts are cut the same way: into chunk_size pieces, the last one
+ * shorter. A Dragino chunk is a record, 4 CRC bytes more than its data. */
 ota_status_t ota_pkg_geometry(ota_pkg_format_t format, uint32_t pkg_size, uint32_t chunk_size,
                               ota_pkg_geom_t *geom)
 {
-    ota_pkg_geom_t g;
-    ota_status_t st = OTA_OK;
+    uint32_t chunks;
 
-    if (geom == NULL || (format != OTA_PKG_DRAGINO && format != OTA_PKG_RAW)) {
+    if (geom == NULL || (unsigned)format > (unsigned)OTA_PKG_RAW) {
         return OTA_ERR_PARAM;
     }
-    if (format == OTA_PKG_RAW && (chunk_size == 0u || chunk_size > RAW_CHUNK_MAX)) {
+    if (format == OTA_PKG_DRAGINO) {
+        chunk_size = OTA_DRAGINO_RECORD;
+    } else if (chunk_size - 1u >= RAW_CHUNK_MAX) { /* 0 wraps round */
         return OTA_ERR_PARAM;
     }
     if (pkg_size == 0u) {
         return OTA_ERR_RANGE;
     }
-    g.format = format;
-    g.pkg_size = pkg_size;
-    if (format == OTA_PKG_DRAGINO) {
-        st = dragino_geometry(pkg_size, &g);
-    } else {
-        g.chunk_size = chunk_size;
-        g.chunks = pkg_size / chunk_size + ((pkg_size % chunk_size != 0u) ? 1u : 0u);
-        g.image_size = pkg_size;
+    chunks = (pkg_size - 1u) / chunk_size + 1u;
+    if (format == OTA_PKG_DRAGINO && pkg_size - (chunks - 1u) * chunk_size <= DRAGINO_CRC_LEN) {
+        return OTA_ERR_FORMAT; /* a last record without a data byte */
     }
-    if (st == OTA_OK) {
-        *geom = g;
-    }
-    return st;
-}
-
-/* Package offset of chunk k, or false if it lies at or past the end. */
-static bool chunk_start(const ota_pkg_geom_t *geom, uint32_t k, uint32_t *start)
-{
-    if (geom->chunk_size == 0u || k >= geom->chunks || k > UINT32_MAX / geom->chunk_size) {
-        return false;
-    }
-    *start = k * geom->chunk_size;
-    return *start < geom->pkg_size;
+    geom->format = format;
+    geom->pkg_size = pkg_size;
+    geom->chunk_size = chunk_size;
+    geom->chunks = chunks;
+    /* chunks * 4 < pkg_size: no wrap */
+    geom->image_size = pkg_size - ((format == OTA_PKG_DRAGINO) ? chunks * DRAGINO_CRC_LEN : 0u);
+    return OTA_OK;
 }
 
 uint32_t ota_pkg_chunk_len(const ota_pkg_geom_t *geom, uint32_t k)
 {
-    uint32_t start = 0u;
-    uint32_t left;
+    uint64_t start;
 
-    if (geom == NULL || !chunk_start(geom, k, &start)) {
+    if (geom == NULL || k >= geom->chunks) {
         return 0u;
     }
-    left = geom->pkg_size - start;
-    return (left < geom->chunk_size) ? left : geom->chunk_size;
-}
-
-static ota_status_t check_dragino(const ota_pkg_geom_t *geom, uint32_t k, const uint8_t *chunk,
-                                  uint32_t len, uint32_t *offset, uint32_t *data_len)
-{
-    uint32_t n;
-
-    if (geom->chunk_size != OTA_DRAGINO_RECORD || len <= DRAGINO_CRC_LEN) {
-        return OTA_ERR_RANGE;
+    start = (uint64_t)k * geom->chunk_size; /* 64 bits: no wrap (a chunk_size of 0 gives 0) */
+    if (start >= geom->pkg_size) {
+        return 0u; /* chunk k lies at or past the end */
     }
-    n = len - DRAGINO_CRC_LEN;
-    if (ota_crc32(0u, chunk, n) != load_le32(&chunk[n])) {
-        return OTA_ERR_CHECKSUM;
-    }
-    *offset = k * OTA_DRAGINO_DATA; /* k * 1028 fits, so k * 1024 does */
-    *data_len = n;
-    return OTA_OK;
+    return (geom->pkg_size - start < geom->chunk_size) ? (uint32_t)(geom->pkg_size - start)
+                                                       : geom->chunk_size;
 }
 
 ota_status_t ota_pkg_check_chunk(const ota_pkg_geom_t *geom, uint32_t k, const uint8_t *chunk,
                                  size_t len, uint32_t *offset, uint32_t *data_len)
 {
-    uint32_t expect;
+    uint32_t n;
+    uint32_t step;
 
-    if (geom == NULL || chunk == NULL || offset == NULL || data_len == NULL || k >= geom->chunks ||
-        (geom->format != OTA_PKG_DRAGINO && geom->format != OTA_PKG_RAW)) {
+    if (geom == NULL || chunk == NULL || offset == NULL || data_len == NULL ||
+        (unsigned)geom->format > (unsigned)OTA_PKG_RAW) {
         return OTA_ERR_PARAM;
     }
-    expect = ota_pkg_chunk_len(geom, k);
-    if (expect == 0u) {
-        return OTA_ERR_PARAM; /* inconsistent geometry */
+    n = ota_pkg_chunk_len(geom, k);
+    if (n == 0u) {
+        return OTA_ERR_PARAM; /* k out of range, or an inconsistent geometry */
     }
-    if (len != (size_t)expect) {
+    if (len != (size_t)n) {
         return OTA_ERR_RANGE;
     }
+    step = geom->chunk_size;
     if (geom->format == OTA_PKG_DRAGINO) {
-        return check_dragino(geom, k, chunk, expect, offset, data_len);
+        if (step != OTA_DRAGINO_RECORD || n <= DRAGINO_CRC_LEN) {
+            return OTA_ERR_RANGE;
+        }
+        n -= DRAGINO_CRC_LEN;
+        if (ota_crc32(0u, chunk, n) != load_le32(&chunk[n])) {
+            return OTA_ERR_CHECKSUM;
+        }
+        step = OTA_DRAGINO_DATA; /* k * 1028 fits, so k * 1024 does */
     }
-    *offset = k * geom->chunk_size; /* guarded by ota_pkg_chunk_len() */
-    *data_len = expect;
+    *offset = k * step; /* guarded by ota_pkg_chunk_len() */
+    *data_len = n;
     return OTA_OK;
 }
 

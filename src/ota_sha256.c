@@ -38,65 +38,38 @@ static uint32_t ror(uint32_t x, unsigned n)
     return (x >> n) | (x << (32u - n));
 }
 
-static uint32_t load_be32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
-}
-
-static void store_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-/* The shape shared by the four sigma functions: ror a ^ ror b ^ last. */
-static uint32_t sig(uint32_t x, unsigned a, unsigned b, uint32_t last)
-{
-    return ror(x, a) ^ ror(x, b) ^ last;
-}
-
-/* Next schedule word W[i] for i >= 16, computed in place in the ring. */
-static uint32_t schedule(uint32_t w[16], unsigned i)
-{
-    uint32_t w15 = w[(i + 1u) & 15u];
-    uint32_t w2 = w[(i + 14u) & 15u];
-    uint32_t s0 = sig(w15, 7, 18, w15 >> 3);
-    uint32_t s1 = sig(w2, 17, 19, w2 >> 10);
-
-    w[i & 15u] += s0 + w[(i + 9u) & 15u] + s1;
-    return w[i & 15u];
-}
-
+/* One 64-byte block into the chaining value. The message schedule is kept
+ * in a 16-word ring: w[i & 15] holds W[i]. The four sigma functions are
+ * written with nested rotations, ror(x ^ ror(x, b), a) = ror(x, a) ^
+ * ror(x, a + b), and Ch and Maj in their shorter equivalent forms. */
 static void compress(uint32_t h[8], const uint8_t block[64])
 {
     uint32_t w[16];
     uint32_t v[8];
     unsigned i;
-    unsigned j;
 
-    for (i = 0u; i < 8u; i++) {
-        v[i] = h[i];
-    }
+    memcpy(v, h, sizeof v);
     for (i = 0u; i < 64u; i++) {
-        uint32_t wi;
         uint32_t t1;
         uint32_t t2;
 
         if (i < 16u) {
-            w[i] = load_be32(block + 4u * i);
-            wi = w[i];
+            /* big endian, a byte at a time: any alignment */
+            w[i] = ((uint32_t)block[4u * i] << 24) | ((uint32_t)block[4u * i + 1u] << 16) |
+                   ((uint32_t)block[4u * i + 2u] << 8) | (uint32_t)block[4u * i + 3u];
         } else {
-            wi = schedule(w, i);
+            uint32_t w15 = w[(i + 1u) & 15u];
+            uint32_t w2 = w[(i + 14u) & 15u];
+            /* W[i-16] + sigma0(W[i-15]) + W[i-7] + sigma1(W[i-2]) */
+            w[i & 15u] += (ror(w15 ^ ror(w15, 11), 7) ^ (w15 >> 3)) + w[(i + 9u) & 15u] +
+                          (ror(w2 ^ ror(w2, 2), 17) ^ (w2 >> 10));
         }
-        t1 = v[7] + sig(v[4], 6, 11, ror(v[4], 25)) + ((v[4] & v[5]) ^ (~v[4] & v[6])) +
-             sha_k[i] + wi;
-        t2 = sig(v[0], 2, 13, ror(v[0], 22)) + ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
-
-        for (j = 7u; j > 0u; j--) {
-            v[j] = v[j - 1u];
-        }
+        /* h + Sigma1(e) + Ch(e, f, g) + K[i] + W[i] */
+        t1 = v[7] + ror(v[4] ^ ror(v[4] ^ ror(v[4], 14), 5), 6) + (v[6] ^ (v[4] & (v[5] ^ v[6]))) +
+             sha_k[i] + w[i & 15u];
+        /* Sigma0(a) + Maj(a, b, c) */
+        t2 = ror(v[0] ^ ror(v[0] ^ ror(v[0], 9), 11), 2) + ((v[0] & v[1]) | (v[2] & (v[0] | v[1])));
+        memmove(&v[1], &v[0], 7u * sizeof v[0]);
         v[4] += t1;
         v[0] = t1 + t2;
     }
@@ -137,6 +110,14 @@ void ota_sha256_update(ota_sha256_t *s, const void *data, size_t len)
             s->used = 0u;
         }
     }
+}
+
+static void store_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
 }
 
 /* Padding: 0x80, zeros up to 56 bytes into a block, then the bit length

@@ -61,11 +61,9 @@ void ota_tb_current_fw(ota_sb_t *sb, const char *title, const char *version);
 void ota_tb_fw_state(ota_sb_t *sb, const char *state, const char *error);
 
 /* Build the Dragino status message {"IMEI":"<imei>","Message":"<text>"}
- * where text is "OTA code <n>: " and the standard text of `code`, followed
- * by ": <detail>" when detail is not empty. */
+ * where text is "OTA code <n>: " and the standard text of `code`
+ * (ota_code_str(), in ota_status.c), followed by ": <detail>" when detail
+ * is not empty. */
 void ota_tb_status_msg(ota_sb_t *sb, const char *imei, ota_code_t code, const char *detail);
-
-/* Standard English text of a result code ("" for OTA_CODE_NONE). */
-const char *ota_code_text(ota_code_t code);
 
 #endif /* CELLOTA_SRC_OTA_TB_H */

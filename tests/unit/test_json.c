@@ -469,6 +469,53 @@ static void test_get_on_bad_view(void **state)
     assert_int_equal(ota_json_get(&obj, "a", &v), OTA_ERR_PARAM);
 }
 
+/* A hand-made object view: its members may nest as deep as a whole
+ * document (the object itself does not count), and no deeper. */
+static void test_get_depth_of_members(void **state)
+{
+    static char buf[6u * 40u + 16u];
+    size_t max = OTA_CFG_JSON_MAX_DEPTH;
+    size_t n;
+    ota_json_val_t obj;
+    ota_json_val_t v;
+    uint32_t u = 0u;
+
+    (void)state;
+    /* {"m":<max levels>} and {"m":<max + 1 levels>}, as exact-size copies */
+    for (n = max; n <= max + 1u; n++) {
+        char *text;
+        size_t len;
+        memcpy(buf, "{\"m\":", 5u);
+        build_nested(buf + 5, n, (n & 1u) != 0u);
+        len = strlen(buf);
+        buf[len] = '}';
+        buf[len + 1u] = '\0';
+        len++;
+        text = dup_exact(buf, len);
+        obj.p = text;
+        obj.len = len;
+        obj.type = OTA_JSON_OBJECT;
+        if (n == max) {
+            assert_int_equal(ota_json_get(&obj, "m", &v), OTA_OK);
+            assert_int_equal(v.len, len - 6u);
+            assert_int_equal(ota_json_get(&obj, "x", &v), OTA_ERR_NOT_FOUND);
+        } else {
+            assert_int_equal(ota_json_get(&obj, "m", &v), OTA_ERR_RANGE);
+        }
+        free(text);
+    }
+    /* The same member in a parsed document: one level less is left for it. */
+    memcpy(buf, "{\"m\":", 5u);
+    build_nested(buf + 5, max - 1u, 0);
+    n = strlen(buf);
+    memcpy(buf + n, ",\"n\":7}", 7u);
+    buf[n + 7u] = '\0';
+    assert_int_equal(ota_json_parse(buf, strlen(buf), &obj), OTA_OK);
+    assert_int_equal(ota_json_get(&obj, "n", &v), OTA_OK);
+    assert_int_equal(ota_json_u32(&v, &u), OTA_OK);
+    assert_int_equal(u, 7u);
+}
+
 /* ------------------------------------------------------------------------ */
 
 static ota_status_t unescape(const char *doc, char *buf, size_t cap, size_t *out_len)
@@ -676,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_get_value_views),
         cmocka_unit_test(test_wrong_types),
         cmocka_unit_test(test_get_on_bad_view),
+        cmocka_unit_test(test_get_depth_of_members),
         cmocka_unit_test(test_escapes),
         cmocka_unit_test(test_bad_escapes_in_string),
         cmocka_unit_test(test_over_long_strings),

@@ -272,6 +272,13 @@ static void test_wrong_lengths_and_params(void **state)
     assert_int_equal(ota_pkg_check_chunk(&g, 4u, pkg, 1028u, &off, &n), OTA_ERR_PARAM);
     g.chunk_size = 0u;
     assert_int_equal(ota_pkg_check_chunk(&g, 0u, pkg, 1028u, &off, &n), OTA_ERR_PARAM);
+    /* Dragino chunks other than 1028-byte records, or records with no data byte. */
+    g.chunk_size = 1024u;
+    assert_int_equal(ota_pkg_check_chunk(&g, 0u, pkg, 1024u, &off, &n), OTA_ERR_RANGE);
+    g.chunk_size = 1028u;
+    g.pkg_size = 4u;
+    g.chunks = 1u;
+    assert_int_equal(ota_pkg_check_chunk(&g, 0u, pkg, 4u, &off, &n), OTA_ERR_RANGE);
 }
 
 static void test_raw_chunks(void **state)

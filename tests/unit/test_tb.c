@@ -54,6 +54,8 @@ static void test_attr_and_error_topics(void **state)
     assert_int_equal(ota_tb_parse_attr_topic(t, strlen(t), &id), OTA_ERR_FORMAT);
     t = "v1/devices/me/attributes";
     assert_int_equal(ota_tb_parse_attr_topic(t, strlen(t), &id), OTA_ERR_FORMAT);
+    assert_int_equal(ota_tb_parse_attr_topic(NULL, 0, &id), OTA_ERR_PARAM);
+    assert_int_equal(ota_tb_parse_attr_topic(t, strlen(t), NULL), OTA_ERR_PARAM);
     assert_true(ota_tb_is_error_topic("v2/fw/error", 11));
     assert_false(ota_tb_is_error_topic("v2/fw/error/", 12));
     assert_false(ota_tb_is_error_topic("v2/fw/erro", 10));
