@@ -24,7 +24,7 @@
 # Budgets (failing the script): bootloader image <= 8192 bytes of flash
 # (CELLOTA_BOOT_BUDGET); the stack estimate within the stack the
 # application's linker script reserves; the Quectel driver in the
-# application under its regression ceiling of 8192 bytes
+# application under its regression ceiling of 7168 bytes
 # (CELLOTA_QUECTEL_BUDGET). The driver's product target, 6144 bytes
 # (CELLOTA_QUECTEL_TARGET), is printed as met or NOT MET: the driver does
 # not meet it yet (see README, "Size and memory").
@@ -36,7 +36,7 @@ ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd -P)"
 OUT="${1:-$ROOT/build-stm32l0}"
 JOBS="${CELLOTA_JOBS:-2}"
 BOOT_BUDGET="${CELLOTA_BOOT_BUDGET:-8192}"
-QUECTEL_BUDGET="${CELLOTA_QUECTEL_BUDGET:-8192}"
+QUECTEL_BUDGET="${CELLOTA_QUECTEL_BUDGET:-7168}"
 QUECTEL_TARGET="${CELLOTA_QUECTEL_TARGET:-6144}"
 PREFIX=arm-none-eabi-
 
