@@ -66,15 +66,25 @@ int32_t quectel_at_num(const char **p, bool *ok)
 /* Receive                                                                  */
 /* ------------------------------------------------------------------------ */
 
+const char *quectel_at_prefix(const char *s, const char *w)
+{
+    while (*w != '\0' && *s == *w) {
+        s++;
+        w++;
+    }
+    return (*w == '\0') ? s : NULL;
+}
+
 unsigned quectel_at_match(const char *s, const char *list, const char **end)
 {
     unsigned i = 0;
-    size_t n;
-    while ((n = strlen(list)) != 0u && strncmp(s, list, n) != 0) {
-        list += n + 1u;
+    while (*list != '\0' && (*end = quectel_at_prefix(s, list)) == NULL) {
+        list += strlen(list) + 1u;
         i++;
     }
-    *end = s + n;
+    if (*list == '\0') {
+        *end = s;
+    }
     return i;
 }
 

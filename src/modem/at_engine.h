@@ -102,6 +102,10 @@ void quectel_at_hex(quectel_at_t *e);
 /* True while a command is in flight (not IDLE, not DONE). */
 bool quectel_at_busy(const quectel_at_t *e);
 
+/* s after w when s starts with w, else NULL (no strncmp: the application
+ * links no other user of it). */
+const char *quectel_at_prefix(const char *s, const char *w);
+
 /* Index of the first entry of list (NUL-separated, ended by an empty one)
  * that s starts with, or the number of entries; *end: s after it. */
 unsigned quectel_at_match(const char *s, const char *list, const char **end);

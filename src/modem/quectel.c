@@ -330,6 +330,18 @@ static unsigned ints(const quectel_t *q, const char *l, int32_t *v, unsigned max
     return (n != 0u && v[0] == (int32_t)q->idx) ? n : 0u;
 }
 
+/* Whether s contains w (no strstr: the application links no other user of
+ * it, and newlib's takes about 1 KB). */
+NOINLINE static bool has(const char *s, const char *w)
+{
+    for (; *s != '\0'; s++) {
+        if (quectel_at_prefix(s, w) != NULL) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Top-level commas (outside quotes) and quotes of a line. */
 static unsigned count(const char *l, const char **f3)
 {
@@ -1157,18 +1169,26 @@ static bool async_line(quectel_t *q, unsigned kind, const int32_t *v, unsigned g
 /* Answers to the feature probes; false when no probe runs. */
 static bool probe_line(quectel_t *q, const char *l, unsigned kind)
 {
-    const char *last;
+    unsigned seen = 0; /* after the last ',': 1 a digit, 2 a quote; 4: a ',' seen */
     if (kind == L_CFG && q->step == ST_CFGTEST) {
-        q->feat |= (uint8_t)((strstr(l, "recv/mode") != NULL) ? F_SAW_RECV : 0u);
-        q->feat |= (uint8_t)((strstr(l, "dataformat") != NULL) ? F_SAW_DF : 0u);
+        q->feat |= (uint8_t)(has(l, "recv/mode") ? F_SAW_RECV : 0u);
+        q->feat |= (uint8_t)(has(l, "dataformat") ? F_SAW_DF : 0u);
         return true;
     }
     if (kind != L_PUBEX || q->step != ST_PUBEXTEST) {
         return false;
     }
     /* AT+QMTPUBEX=? whose last parameter is a length range, not "<msg>" */
-    last = strrchr(l, ',');
-    if (last != NULL && strchr(last, '"') == NULL && strpbrk(last, "0123456789") != NULL) {
+    for (; *l != '\0'; l++) {
+        if (*l == ',') {
+            seen = 4u;
+        } else if (*l == '"') {
+            seen |= 2u;
+        } else if (*l >= '0' && *l <= '9') {
+            seen |= 1u;
+        }
+    }
+    if (seen == 5u) {
         q->feat |= F_PUBEX;
     }
     return true;
@@ -1210,7 +1230,7 @@ static bool other_line(quectel_t *q, const char *l, size_t n)
         const char *m = k_models;
         unsigned i;
         for (i = 0; i < 4u; i++, m += strlen(m) + 1u) {
-            if (strstr(l, m) != NULL) {
+            if (has(l, m)) {
                 set_dialect(q, (i < 2u) ? C_BG : C_BC);
                 break;
             }
