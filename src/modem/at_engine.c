@@ -78,12 +78,12 @@ const char *quectel_at_prefix(const char *s, const char *w)
 unsigned quectel_at_match(const char *s, const char *list, const char **end)
 {
     unsigned i = 0;
-    while (*list != '\0' && (*end = quectel_at_prefix(s, list)) == NULL) {
-        list += strlen(list) + 1u;
-        i++;
-    }
-    if (*list == '\0') {
-        *end = s;
+    for (*end = s; *list != '\0'; list += strlen(list) + 1u, i++) {
+        const char *p = quectel_at_prefix(s, list);
+        if (p != NULL) {
+            *end = p;
+            break;
+        }
     }
     return i;
 }
