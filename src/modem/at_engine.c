@@ -78,13 +78,13 @@ const char *quectel_at_prefix(const char *s, const char *w)
 unsigned quectel_at_match(const char *s, const char *list, const char **end)
 {
     unsigned i = 0;
-    for (*end = s; *list != '\0'; list += strlen(list) + 1u, i++) {
-        const char *p = quectel_at_prefix(s, list);
-        if (p != NULL) {
-            *end = p;
-            break;
-        }
+    size_t n;
+    const char *p = NULL;
+    while ((n = strlen(list)) != 0u && (p = quectel_at_prefix(s, list)) == NULL) {
+        list += n + 1u;
+        i++;
     }
+    *end = (p != NULL) ? p : s;
     return i;
 }
 
