@@ -45,15 +45,20 @@ for tool in gcc size nm readelf; do
     command -v "${PREFIX}${tool}" >/dev/null 2>&1 || die "${PREFIX}${tool} not found (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"
 done
 
+# build_core <dir> <extra C flags>: cross-build the core library alone.
+build_core() {
+    cmake -S "$ROOT" -B "$1" \
+        -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/arm-none-eabi.cmake" \
+        -DCMAKE_BUILD_TYPE=MinSizeRel \
+        -DCMAKE_C_FLAGS_MINSIZEREL="-Os -DNDEBUG $2" \
+        -DCELLOTA_BUILD_POSIX=OFF \
+        -DCELLOTA_BUILD_TESTS=OFF \
+        -DCELLOTA_WERROR=ON >/dev/null || die "configure failed (run: cmake -S $ROOT -B $1 ...)"
+    cmake --build "$1" --target cellota -j"$JOBS" || die "cross-build of the core failed ($1)"
+}
+
 # 1. Cross-build the core library.
-cmake -S "$ROOT" -B "$OUT" \
-    -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/arm-none-eabi.cmake" \
-    -DCMAKE_BUILD_TYPE=MinSizeRel \
-    -DCMAKE_C_FLAGS_MINSIZEREL="-Os -DNDEBUG" \
-    -DCELLOTA_BUILD_POSIX=OFF \
-    -DCELLOTA_BUILD_TESTS=OFF \
-    -DCELLOTA_WERROR=ON >/dev/null || die "configure failed (run: cmake -S $ROOT -B $OUT ...)"
-cmake --build "$OUT" --target cellota -j"$JOBS" || die "cross-build of the core failed"
+build_core "$OUT" ""
 
 LIB="$OUT/libcellota.a"
 [ -f "$LIB" ] || die "$LIB not found"
@@ -130,14 +135,7 @@ echo "also on the target: sizeof(ota_config_t) = $config bytes, sizeof(ota_setti
 #    out (OTA_CFG_LOG=0, OTA_CFG_SHA256=0; CRC32 checksums only). Printed for
 #    integrators; no budget applies to it.
 LEAN="$OUT-lean"
-cmake -S "$ROOT" -B "$LEAN" \
-    -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/arm-none-eabi.cmake" \
-    -DCMAKE_BUILD_TYPE=MinSizeRel \
-    -DCMAKE_C_FLAGS_MINSIZEREL="-Os -DNDEBUG -DOTA_CFG_LOG=0 -DOTA_CFG_SHA256=0" \
-    -DCELLOTA_BUILD_POSIX=OFF \
-    -DCELLOTA_BUILD_TESTS=OFF \
-    -DCELLOTA_WERROR=ON >/dev/null || die "configure of the lean build failed"
-cmake --build "$LEAN" --target cellota -j"$JOBS" >/dev/null || die "lean cross-build of the core failed"
+build_core "$LEAN" "-DOTA_CFG_LOG=0 -DOTA_CFG_SHA256=0" >/dev/null
 "${PREFIX}size" -B "$LEAN/libcellota.a" | awk '
     NR > 1 { t += $1 + $2; if ($6 ~ /^ota_at\./) at = $1 + $2 }
     END { printf "core with OTA_CFG_LOG=0 OTA_CFG_SHA256=0: %d bytes; without ota_at (console): %d\n", t, t - at }'
