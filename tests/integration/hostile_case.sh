@@ -37,19 +37,11 @@ it_init "hostile_$CASE"
 
 # make_package SIZE SEED FORMAT: $IT_TMP/image.bin and $IT_TMP/package.bin.
 make_package() {
-    local size="$1" seed="$2" format="$3"
-    it_gen_image "$IT_TMP/image.bin" "$size" "$seed" "cellota hostile test $NEW;" ||
-        it_die "cannot generate the image"
-    "$PACK" --format "$format" --out "$IT_TMP/package.bin" "$IT_TMP/image.bin" >"$IT_TMP/pack.log" 2>&1 ||
-        { it_show "$IT_TMP/pack.log"; it_die "cellota-pack failed"; }
+    it_make_package "$PACK" "$1" "$2" "cellota hostile test $NEW;" "$3"
 }
 
 start_server() {
-    it_spawn server "$SERVER" --host "$IT_HOST" --port "$IT_PORT" --package "$IT_TMP/package.bin" \
-        --title "$TITLE" --version "$NEW"
-    SERVER_PID=$IT_LAST_PID
-    it_wait_for "$IT_TMP/server.log" '^server: ready' 10 "$SERVER_PID" ||
-        { it_show "$IT_TMP/server.log"; it_die "cellota-server did not get ready"; }
+    it_start_server "$SERVER" --package "$IT_TMP/package.bin" --title "$TITLE" --version "$NEW"
 }
 
 # run_device ARGS...: the device in the foreground; exit status in DEVICE_RC.
@@ -99,14 +91,7 @@ expect_faults() {
 }
 
 expect_status() {
-    if ! it_status_wait 10 "^cellota/$IMEI/status "; then
-        it_fail "no status message on cellota/$IMEI/status"
-        return 1
-    fi
-    case "$IT_STATUS" in
-    *"\"Message\":\"OTA code $1: "*) it_log "status message: $IT_STATUS" ;;
-    *) it_fail "status message is not for code $1: $IT_STATUS" ;;
-    esac
+    it_expect_status "$IMEI" "$1"
 }
 
 # hostile_success SIZE SEED FORMAT FAULT-NAMES -- DEVICE-ARGS

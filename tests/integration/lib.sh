@@ -305,6 +305,48 @@ it_status_wait() {
     [ -n "$IT_STATUS" ]
 }
 
+# it_expect_status IMEI CODE [TEXT]: the status message of IMEI carries
+# "OTA code CODE:" (and TEXT after it).
+it_expect_status() {
+    local imei="$1" code="$2" text="${3:-}"
+    if ! it_status_wait 10 "^cellota/$imei/status "; then
+        it_fail "no status message on cellota/$imei/status"
+        return 1
+    fi
+    case "$IT_STATUS" in
+    *"\"IMEI\":\"$imei\""*"\"Message\":\"OTA code $code: "*"$text"*)
+        it_log "status message: $IT_STATUS"
+        ;;
+    *)
+        it_fail "status message is not for code $code${text:+ ($text)}: $IT_STATUS"
+        return 1
+        ;;
+    esac
+}
+
+# it_make_package PACK SIZE SEED TEXT [FORMAT]: image $IT_TMP/image.bin (SIZE bytes,
+# TEXT first, see it_gen_image) and its package $IT_TMP/package.bin made by the
+# pack tool PACK (in FORMAT, or its default); the tool's output in $IT_TMP/pack.log.
+it_make_package() {
+    local pack="$1" size="$2" seed="$3" text="$4" pack_opts=()
+    [ $# -lt 5 ] || pack_opts=(--format "$5")
+    it_gen_image "$IT_TMP/image.bin" "$size" "$seed" "$text" ||
+        it_die "cannot generate the image"
+    "$pack" "${pack_opts[@]}" --out "$IT_TMP/package.bin" "$IT_TMP/image.bin" >"$IT_TMP/pack.log" 2>&1 ||
+        { it_show "$IT_TMP/pack.log"; it_die "cellota-pack failed"; }
+}
+
+# it_start_server SERVER ARGS...: the demo server SERVER on the private broker
+# with ARGS; waits until it is subscribed. Its pid in SERVER_PID.
+it_start_server() {
+    local server="$1"
+    shift
+    it_spawn server "$server" --host "$IT_HOST" --port "$IT_PORT" "$@"
+    SERVER_PID=$IT_LAST_PID
+    it_wait_for "$IT_TMP/server.log" '^server: ready' 10 "$SERVER_PID" ||
+        { it_show "$IT_TMP/server.log"; it_die "cellota-server did not get ready"; }
+}
+
 # Print a file's last lines, indented, to stderr (context for a failure).
 it_show() {
     local file="$1" lines="${2:-25}"

@@ -36,10 +36,7 @@ it_init "$CASE"
 # checks the pack tool's fw_size against the Dragino formula.
 make_package() {
     local size="$1" seed="$2" format="$3" want
-    it_gen_image "$IT_TMP/image.bin" "$size" "$seed" "cellota test firmware $NEW size $size;" ||
-        it_die "cannot generate the image"
-    "$PACK" --format "$format" --out "$IT_TMP/package.bin" "$IT_TMP/image.bin" >"$IT_TMP/pack.log" 2>&1 ||
-        { it_show "$IT_TMP/pack.log"; it_die "cellota-pack failed"; }
+    it_make_package "$PACK" "$size" "$seed" "cellota test firmware $NEW size $size;" "$format"
     want=$size
     if [ "$format" = dragino ]; then
         want=$((size + 4 * ((size + 1023) / 1024)))
@@ -51,10 +48,7 @@ make_package() {
 
 # start_server ARGS...: cellota-server on the private broker, waits until it is subscribed.
 start_server() {
-    it_spawn server "$SERVER" --host "$IT_HOST" --port "$IT_PORT" "$@"
-    SERVER_PID=$IT_LAST_PID
-    it_wait_for "$IT_TMP/server.log" '^server: ready' 10 "$SERVER_PID" ||
-        { it_show "$IT_TMP/server.log"; it_die "cellota-server did not get ready"; }
+    it_start_server "$SERVER" "$@"
 }
 
 serve_package() {
@@ -83,23 +77,6 @@ expect_rc() {
     it_log "device $name exited with $DEVICE_RC as expected"
 }
 
-# expect_status IMEI CODE [TEXT]: the status message of IMEI carries "OTA code CODE:" (and TEXT).
-expect_status() {
-    local imei="$1" code="$2" text="${3:-}"
-    if ! it_status_wait 10 "^cellota/$imei/status "; then
-        it_fail "no status message on cellota/$imei/status"
-        return 1
-    fi
-    case "$IT_STATUS" in
-    *"\"IMEI\":\"$imei\""*"\"Message\":\"OTA code $code: "*"$text"*)
-        it_log "status message: $IT_STATUS"
-        ;;
-    *)
-        it_fail "status message is not for code $code${text:+ ($text)}: $IT_STATUS"
-        return 1
-        ;;
-    esac
-}
 
 # The staging slot still erased (nothing was written), if the flash file exists.
 expect_slot_blank() {
@@ -133,7 +110,7 @@ success() {
     expect_rc dev 0 || return 1
     it_check_staged "$IT_TMP/dev-flash.bin" "$IT_TMP/image.bin" &&
         it_log "staging slot holds the $size-byte image"
-    expect_status "$IMEI" 100 "OTA update successful"
+    it_expect_status "$IMEI" 100 "OTA update successful"
     grep -q "result code 100" "$IT_TMP/dev.log" || it_fail "the device did not print result code 100"
     # Every fw_state of a good update reached the server, the last one too
     # (it is published right before the device closes its connection).
@@ -159,7 +136,7 @@ refused() {
     it_status_start
     run_device dev --imei "$IMEI" --token tok "${dargs[@]}"
     expect_rc dev "$code" || return 1
-    expect_status "$IMEI" "$code"
+    it_expect_status "$IMEI" "$code"
 }
 
 # --iflash: the simulated MCU with its internal flash and the bootloader.
@@ -196,7 +173,7 @@ case_boot_update() {
     grep -q "reached its server: confirmed" "$IT_TMP/dev.log" || it_fail "the new firmware did not confirm"
     grep -q "runs $TITLE $NEW, confirmed: update complete" "$IT_TMP/dev.log" ||
         it_fail "the device did not end on $NEW"
-    expect_status "$IMEI" 100 "OTA update successful"
+    it_expect_status "$IMEI" 100 "OTA update successful"
     if it_status_wait 10 "Message\":\"OTA Update OK, Firmware Title: $TITLE Ver: $NEW\""; then
         it_log "after the reboot: $IT_STATUS"
     else
@@ -260,8 +237,8 @@ case_two_devices() {
     expect_rc devB 0
     it_check_staged "$IT_TMP/devA-flash.bin" "$IT_TMP/image.bin" && it_log "device A staged the image"
     it_check_staged "$IT_TMP/devB-flash.bin" "$IT_TMP/image.bin" && it_log "device B staged the image"
-    expect_status 860000000000201 100 "OTA update successful"
-    expect_status 860000000000202 100 "OTA update successful"
+    it_expect_status 860000000000201 100 "OTA update successful"
+    it_expect_status 860000000000202 100 "OTA update successful"
     expect_server_log '^server: device tb/tokenA: chunk '
     expect_server_log '^server: device tb/tokenB: chunk '
     if grep -q '^server: device me: ' "$IT_TMP/server.log"; then

@@ -43,18 +43,11 @@ DOWNLINK="cellota/$IMEI/downlink"
 it_init "provision_$CASE"
 
 make_package() {
-    it_gen_image "$IT_TMP/image.bin" 30000 11 "cellota provisioning test $NEW;" ||
-        it_die "cannot generate the image"
-    "$PACK" --out "$IT_TMP/package.bin" "$IT_TMP/image.bin" >"$IT_TMP/pack.log" 2>&1 ||
-        { it_show "$IT_TMP/pack.log"; it_die "cellota-pack failed"; }
+    it_make_package "$PACK" 30000 11 "cellota provisioning test $NEW;"
 }
 
 start_server() {
-    it_spawn server "$SERVER" --host "$IT_HOST" --port "$IT_PORT" --package "$IT_TMP/package.bin" \
-        --title "$TITLE" --version "$NEW"
-    SERVER_PID=$IT_LAST_PID
-    it_wait_for "$IT_TMP/server.log" '^server: ready' 10 "$SERVER_PID" ||
-        { it_show "$IT_TMP/server.log"; it_die "cellota-server did not get ready"; }
+    it_start_server "$SERVER" --package "$IT_TMP/package.bin" --title "$TITLE" --version "$NEW"
 }
 
 # start_device NAME: cellota-device --wait with only its data server given
