@@ -277,8 +277,6 @@ static void sb_hex(ota_sb_t *sb, unsigned b)
     ota_sb_mem(sb, t, 2u);
 }
 
-static void sb_json_chars(ota_sb_t *sb, const char *s);
-
 /* Text id of texts[]. */
 static const char *text_at(unsigned id)
 {
